@@ -1,0 +1,191 @@
+// Package httpauth adapts the signers to net/http, in the style of
+// golang.org/x/oauth2: each provider has an http.RoundTripper that signs or
+// authorizes every request it carries, and the retry policy and clock-skew
+// correction are RoundTrippers too, so they stack:
+//
+//	client := &http.Client{Transport: &httpauth.Retry{
+//		Base: &httpauth.NFON{Signer: signer, Clock: skewed, Base: &httpauth.Skew{Clock: skewed}},
+//	}}
+//
+// The signers themselves live in signers/<provider> and import no net/http, so
+// that the browser module stays small; this package is for native programs, the
+// broker and tests.
+package httpauth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/retry"
+)
+
+// MaxBody is the largest request body a RoundTripper here reads into memory to
+// sign or replay it.
+const MaxBody = 64 << 20
+
+// ReadBody returns the exact bytes of r's body and leaves r with a body that can
+// be read again (Body and GetBody both set). A nil or http.NoBody body is nil. A
+// body that cannot be read whole, or is over MaxBody, is an E_INPUT error: its
+// digest could not be signed, nor the request replayed.
+func ReadBody(r *http.Request) ([]byte, error) {
+	const op = "httpauth.ReadBody"
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	src := r.Body
+	if r.GetBody != nil { // replayable already: read a fresh copy, leave r.Body untouched
+		var err error
+		if src, err = r.GetBody(); err != nil {
+			return nil, signers.E(signers.CodeInput, op, "request body is not replayable")
+		}
+	}
+	b, err := io.ReadAll(io.LimitReader(src, MaxBody+1))
+	src.Close()
+	if err != nil {
+		return nil, signers.E(signers.CodeInput, op, "request body could not be read")
+	}
+	if len(b) > MaxBody {
+		return nil, signers.E(signers.CodeInput, op, "request body is too large to sign")
+	}
+	setBody(r, b)
+	return b, nil
+}
+
+// setBody gives r the body b, replayable.
+func setBody(r *http.Request, b []byte) {
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r.ContentLength = int64(len(b))
+}
+
+// Prepare clones r for a RoundTripper to change (the http.RoundTripper contract
+// forbids changing the caller's request), with its body read and replayable.
+func Prepare(r *http.Request) (*http.Request, []byte, error) {
+	body, err := ReadBody(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := r.Clone(r.Context())
+	if body != nil {
+		setBody(c, body)
+	}
+	return c, body, nil
+}
+
+func base(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		return http.DefaultTransport
+	}
+	return rt
+}
+
+// NewDoer returns a signers.Doer that sends requests with c (nil means
+// http.DefaultClient). The answer's body is read whole; a transport failure is
+// an E_NETWORK error, or E_ABORTED when ctx ended.
+func NewDoer(c *http.Client) signers.Doer {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	return signers.DoerFunc(func(ctx context.Context, req *signers.Request) (*signers.Response, error) {
+		const op = "httpauth.Do"
+		hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
+		if err != nil {
+			return nil, signers.E(signers.CodeInput, op, "malformed request method or URL")
+		}
+		if req.Body == nil {
+			hr.Body, hr.GetBody, hr.ContentLength = http.NoBody, nil, 0
+		}
+		for k, v := range req.Header {
+			hr.Header.Set(k, v)
+		}
+		resp, err := c.Do(hr)
+		if err != nil {
+			return nil, networkError(ctx, op, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
+		if err != nil {
+			return nil, networkError(ctx, op, err)
+		}
+		return &signers.Response{Status: resp.StatusCode, Header: FromHTTP(resp.Header), Body: body}, nil
+	})
+}
+
+// networkError classifies a transport failure without quoting it: a
+// *url.Error's text contains the URL, which may carry a query-string credential.
+func networkError(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return signers.E(signers.CodeAborted, op, "aborted")
+	}
+	return signers.E(signers.CodeNetwork, op, "no answer from the server")
+}
+
+// FromHTTP flattens an http.Header to one value per name, joining repeated
+// fields with ", " as RFC 9110 allows.
+func FromHTTP(h http.Header) signers.Header {
+	out := make(signers.Header, len(h))
+	for k, v := range h {
+		out[k] = strings.Join(v, ", ")
+	}
+	return out
+}
+
+// Retry is a RoundTripper that retries 429 and 503 answers as Policy says,
+// replaying the request body byte for byte. The request's context bounds the
+// whole, waits included.
+type Retry struct {
+	Policy retry.Policy
+	Base   http.RoundTripper // nil means http.DefaultTransport
+}
+
+func (t *Retry) RoundTrip(r *http.Request) (*http.Response, error) {
+	req, body, err := Prepare(r)
+	if err != nil {
+		return nil, err
+	}
+	clk := t.Policy.Clock
+	if clk == nil {
+		clk = clock.Real
+	}
+	for attempt := 0; ; attempt++ {
+		attemptReq := req.Clone(req.Context())
+		if body != nil {
+			setBody(attemptReq, body)
+		}
+		resp, err := base(t.Base).RoundTrip(attemptReq)
+		if err != nil {
+			return nil, err
+		}
+		wait, again := t.Policy.Wait(attempt, resp.StatusCode, resp.Header.Get("Retry-After"), clk.Now())
+		if !again {
+			return resp, nil
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
+		resp.Body.Close()
+		if err := clk.Sleep(req.Context(), wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// Skew is a RoundTripper that teaches Clock the server's time from the Date
+// header of every answer, so that the next signature carries a time the server
+// accepts. Put it below the signing RoundTripper that uses the same Clock.
+type Skew struct {
+	Clock *clock.Skewed
+	Base  http.RoundTripper
+}
+
+func (t *Skew) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := base(t.Base).RoundTrip(r)
+	if err == nil {
+		t.Clock.Observe(resp.Header.Get("Date"))
+	}
+	return resp, err
+}
