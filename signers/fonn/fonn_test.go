@@ -1,0 +1,104 @@
+package fonn
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/apisign/apisign/signers"
+)
+
+const (
+	key = "0123456789abcdef0123456789abcdef"
+	tok = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
+)
+
+func TestHeaders(t *testing.T) {
+	h, err := Headers(Credentials{SubscriptionKey: key, AccessToken: tok})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := signers.Header{"Ocp-Apim-Subscription-Key": key, "Authorization": tok}
+	if len(h) != len(want) || h["Ocp-Apim-Subscription-Key"] != key || h["Authorization"] != tok {
+		t.Fatalf("headers %v, want %v", h, want)
+	}
+	h, err = Headers(Credentials{SubscriptionKey: key, AccessToken: tok, ImpersonatedUserExternalID: "ext-42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 3 || h["impersonatedUserExternalId"] != "ext-42" || h.Get("IMPERSONATEDUSEREXTERNALID") != "ext-42" {
+		t.Fatalf("headers %v", h)
+	}
+	// The token goes out as given: no scheme word added (nor removed).
+	h, err = Headers(Credentials{SubscriptionKey: key, AccessToken: "opaque token/with+chars="})
+	if err != nil || h["Authorization"] != "opaque token/with+chars=" {
+		t.Fatalf("%v, %v", h, err)
+	}
+}
+
+func TestHeadersBadInput(t *testing.T) {
+	const secretKey = "SECRETKEY123"
+	const secretTok = "SECRETTOKEN456"
+	cases := []struct {
+		name string
+		c    Credentials
+		code error
+	}{
+		{"empty key", Credentials{AccessToken: secretTok}, signers.ErrKey},
+		{"key CRLF", Credentials{SubscriptionKey: secretKey + "\r\nX-Evil: 1", AccessToken: secretTok}, signers.ErrKey},
+		{"key LF", Credentials{SubscriptionKey: secretKey + "\n", AccessToken: secretTok}, signers.ErrKey},
+		{"key NUL", Credentials{SubscriptionKey: secretKey + "\x00", AccessToken: secretTok}, signers.ErrKey},
+		{"key tab", Credentials{SubscriptionKey: "a\tb" + secretKey, AccessToken: secretTok}, signers.ErrKey},
+		{"key DEL", Credentials{SubscriptionKey: secretKey + "\x7f", AccessToken: secretTok}, signers.ErrKey},
+		{"key non-ASCII", Credentials{SubscriptionKey: secretKey + "ü", AccessToken: secretTok}, signers.ErrKey},
+		{"key trailing blank", Credentials{SubscriptionKey: secretKey + " ", AccessToken: secretTok}, signers.ErrKey},
+		{"key too long", Credentials{SubscriptionKey: secretKey + strings.Repeat("k", 9000), AccessToken: secretTok}, signers.ErrKey},
+		{"empty token", Credentials{SubscriptionKey: secretKey}, signers.ErrToken},
+		{"token CRLF", Credentials{SubscriptionKey: secretKey, AccessToken: secretTok + "\r\nX: y"}, signers.ErrToken},
+		{"token leading blank", Credentials{SubscriptionKey: secretKey, AccessToken: " " + secretTok}, signers.ErrToken},
+		{"token control", Credentials{SubscriptionKey: secretKey, AccessToken: secretTok + "\x1b"}, signers.ErrToken},
+		{"id CR", Credentials{SubscriptionKey: secretKey, AccessToken: secretTok, ImpersonatedUserExternalID: "u\r1"}, signers.ErrInput},
+		{"id non-ASCII", Credentials{SubscriptionKey: secretKey, AccessToken: secretTok, ImpersonatedUserExternalID: "Müller"}, signers.ErrInput},
+		{"id blank", Credentials{SubscriptionKey: secretKey, AccessToken: secretTok, ImpersonatedUserExternalID: " "}, signers.ErrInput},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := Headers(c.c)
+			if h != nil || !errors.Is(err, c.code) {
+				t.Fatalf("Headers = %v, %v; want %v", h, err, c.code)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, secretKey) || strings.Contains(msg, secretTok) {
+				t.Fatalf("secret in message %q", msg)
+			}
+		})
+	}
+}
+
+func FuzzHeaders(f *testing.F) {
+	f.Add(key, tok, "")
+	f.Add("k", "t", "ext-1")
+	f.Add("k\r\n", "t", "x")
+	f.Add("", "t", "")
+	f.Fuzz(func(t *testing.T, k, tk, id string) {
+		h, err := Headers(Credentials{SubscriptionKey: k, AccessToken: tk, ImpersonatedUserExternalID: id})
+		if err != nil {
+			switch signers.CodeOf(err) {
+			case signers.CodeKey, signers.CodeToken, signers.CodeInput:
+			default:
+				t.Fatalf("code %v", err)
+			}
+			return
+		}
+		for name, v := range h {
+			for i := 0; i < len(v); i++ {
+				if v[i] < 0x20 || v[i] > 0x7e {
+					t.Fatalf("%s has byte %#x", name, v[i])
+				}
+			}
+		}
+		if h["Ocp-Apim-Subscription-Key"] != k || h["Authorization"] != tk {
+			t.Fatalf("headers %v", h)
+		}
+	})
+}

@@ -1,0 +1,240 @@
+//go:build !js
+
+package httpauth
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/nfon"
+	"github.com/apisign/apisign/signers/retry"
+)
+
+// The PROTOCOLS.md NFON vector credentials; the vectors' date is t0.
+const (
+	nfonKeyID  = "3697ad86-fa77-4b25-9373-02dce48530ff"
+	nfonSecret = "nfon-example-secret"
+	nfonBody   = `{"data":[{"name":"displayName","value":"John Doe"},{"name":"displayNumber","value":"+49 (176) 12345678"}]}`
+)
+
+// nfonServer verifies every request with nfon.Verifier at time now and records
+// what it received.
+type nfonServer struct {
+	now  time.Time
+	fail atomic.Int32 // answer this many requests 503 before verifying
+
+	mu   sync.Mutex
+	seen []nfonSeen
+}
+
+type nfonSeen struct {
+	target string
+	header http.Header
+	body   string
+	code   signers.Code
+}
+
+func (s *nfonServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if s.fail.Add(-1) >= 0 {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	v := &nfon.Verifier{Keys: func(id string) (string, bool) { return nfonSecret, id == nfonKeyID }}
+	id, err := v.Verify(r.Method, r.RequestURI, FromHTTP(r.Header), body, s.now)
+	s.mu.Lock()
+	s.seen = append(s.seen, nfonSeen{r.RequestURI, r.Header.Clone(), string(body), signers.CodeOf(err)})
+	s.mu.Unlock()
+	if err != nil {
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, string(signers.CodeOf(err)))
+		return
+	}
+	io.WriteString(w, "hello "+id)
+}
+
+func (s *nfonServer) last() nfonSeen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.seen[len(s.seen)-1]
+}
+
+func nfonClient(t *testing.T, clk clock.Clock, rt http.RoundTripper) *http.Client {
+	t.Helper()
+	signer, err := nfon.NewSigner(nfonKeyID, nfonSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &NFON{Signer: signer, Clock: clk, Base: rt}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+func nfonDo(t *testing.T, c *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestNFONTransport(t *testing.T) {
+	srv := &nfonServer{now: t0}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	c := nfonClient(t, clock.NewFake(t0), nil)
+
+	cases := []struct {
+		name, method, path, ct, body string
+		target, sig                  string // what the server must receive; sig "" = not checked
+		md5                          bool
+	}{
+		{"GET vector", "GET", "/api/customers/K1234/phone-books", "", "",
+			"/api/customers/K1234/phone-books", "ofdQ9hgbzJ/n5f0iL2mXVXJ14T0=", false},
+		{"GET encoded query vector", "GET", "/api/customers/K1234/phone-books?search=I%20Am%20Encoded", "", "",
+			"/api/customers/K1234/phone-books?search=I%20Am%20Encoded", "7HXhfWhFeAJCqkOG1cmbBAZG/Xo=", false},
+		{"POST vector", "POST", "/api/customers/K1234/phone-books", "application/json", nfonBody,
+			"/api/customers/K1234/phone-books", "1OPtkwRjA5ElFXJhVQ7I4uqKdwI=", true},
+		{"PATCH", "PATCH", "/api/customers/K1234/phone-books/1", "application/json", `{"a":1}`,
+			"/api/customers/K1234/phone-books/1", "", true},
+		{"PUT audio", "PUT", "/api/announcements/1", "audio/wav", "RIFF\x00\x01\xff",
+			"/api/announcements/1", "", false},
+		{"DELETE", "DELETE", "/api/x/1", "", "", "/api/x/1", "", false},
+		{"raw space in path and query", "GET", "/api/Base Device?q=a b", "", "",
+			"/api/Base%20Device?q=a%20b", "", false},
+		{"brackets and unicode", "GET", "/api/[x]/Müller?k=v[1]", "", "",
+			"/api/%5Bx%5D/M%C3%BCller?k=v%5B1%5D", "", false},
+		{"lower-case escape kept", "GET", "/api/a%2fb?x=%7e", "", "", "/api/a%2fb?x=%7e", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var body io.Reader
+			if tc.body != "" {
+				body = strings.NewReader(tc.body)
+			}
+			req, err := http.NewRequest(tc.method, ts.URL+tc.path, body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.ct != "" {
+				req.Header.Set("Content-Type", tc.ct)
+			}
+			status, answer := nfonDo(t, c, req)
+			if status != 200 || answer != "hello "+nfonKeyID {
+				t.Fatalf("status %d %q", status, answer)
+			}
+			got := srv.last()
+			if got.target != tc.target {
+				t.Fatalf("server received %q, want %q", got.target, tc.target)
+			}
+			if got.body != tc.body {
+				t.Fatalf("server received body %q", got.body)
+			}
+			if tc.sig != "" && got.header.Get("Authorization") != "NFON-API "+nfonKeyID+":"+tc.sig {
+				t.Fatalf("Authorization %q, want vector %q", got.header.Get("Authorization"), tc.sig)
+			}
+			if got.header.Get("X-Nfon-Date") != "Wed, 06 Aug 2025 14:32:00 GMT" {
+				t.Fatalf("x-nfon-date %q", got.header.Get("X-Nfon-Date"))
+			}
+			if (got.header.Get("Content-MD5") != "") != tc.md5 {
+				t.Fatalf("Content-MD5 %q", got.header.Get("Content-MD5"))
+			}
+			// The caller's request is not changed: no signing headers, body still whole.
+			if req.Header.Get("Authorization") != "" || req.Header.Get("X-Nfon-Date") != "" {
+				t.Fatalf("caller's request got headers %v", req.Header)
+			}
+			if tc.body != "" {
+				b, _ := io.ReadAll(req.Body)
+				if string(b) != tc.body {
+					t.Fatalf("caller's body now %q", b)
+				}
+			}
+		})
+	}
+}
+
+func TestNFONTransportClockAndRetry(t *testing.T) {
+	srv := &nfonServer{now: t0}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+
+	// 20 minutes behind the server: refused with E_CLOCK.
+	c := nfonClient(t, clock.NewFake(t0.Add(-20*time.Minute)), nil)
+	req, _ := http.NewRequest("GET", ts.URL+"/api/x", nil)
+	if status, answer := nfonDo(t, c, req); status != 401 || answer != "E_CLOCK" {
+		t.Fatalf("skewed client: %d %q", status, answer)
+	}
+
+	// Retry above NFON: each attempt is signed again, the body replayed.
+	srv.fail.Store(2)
+	clk := clock.NewFake(t0)
+	signer, _ := nfon.NewSigner(nfonKeyID, nfonSecret)
+	c = &http.Client{Timeout: 10 * time.Second, Transport: &Retry{
+		Policy: retry.Policy{Clock: clk, Rand: func() float64 { return 0.5 }},
+		Base:   &NFON{Signer: signer, Clock: clk},
+	}}
+	req, _ = http.NewRequest("POST", ts.URL+"/api/customers/K1234/phone-books", io.NopCloser(strings.NewReader(nfonBody)))
+	req.Header.Set("Content-Type", "application/json")
+	if status, answer := nfonDo(t, c, req); status != 200 || answer != "hello "+nfonKeyID {
+		t.Fatalf("after retries: %d %q", status, answer)
+	}
+	if got := srv.last(); got.body != nfonBody || got.header.Get("Content-MD5") != "4a51ed3a364b24112745d91921b177e5" {
+		t.Fatalf("server got %q, md5 %q", got.body, got.header.Get("Content-MD5"))
+	}
+	if len(clk.Sleeps()) != 2 {
+		t.Fatalf("sleeps %v", clk.Sleeps())
+	}
+}
+
+func TestNFONTransportErrors(t *testing.T) {
+	var hits atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer ts.Close()
+	signer, _ := nfon.NewSigner(nfonKeyID, nfonSecret)
+	cases := []struct {
+		name string
+		rt   *NFON
+		url  string
+		code error
+	}{
+		{"no signer", &NFON{}, ts.URL + "/api/x", signers.ErrConfig},
+		{"bad escape in query", &NFON{Signer: signer}, ts.URL + "/api/x?q=%zz", signers.ErrInput},
+	}
+	for _, tc := range cases {
+		req, err := http.NewRequest("GET", tc.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Transport: tc.rt, Timeout: 10 * time.Second}
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if !errors.Is(err, tc.code) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.code)
+		}
+		if err != nil && strings.Contains(err.Error(), nfonSecret) {
+			t.Errorf("%s: secret in %q", tc.name, err)
+		}
+	}
+	// An opaque URL has no path to sign.
+	req, _ := http.NewRequest("GET", ts.URL, nil)
+	req.URL.Opaque = "//" + req.URL.Host + "/api/x"
+	if _, err := (&NFON{Signer: signer}).RoundTrip(req); !errors.Is(err, signers.ErrInput) {
+		t.Errorf("opaque URL: %v", err)
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("%d requests reached the server", hits.Load())
+	}
+}
