@@ -1,0 +1,168 @@
+package httpauth
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/keyfax"
+	"github.com/apisign/apisign/signers/token"
+)
+
+// KeyfaxBasic is a RoundTripper that signs every request with Keyfax's server
+// flow, `Authorization: Basic {HostName}:{ApiKey}:{Signature}:{Nonce}:{Timestamp}`,
+// at the time Clock says and with a fresh nonce. The body is read (and left
+// replayable) to hash it. The URI signed is the one the server reconstructs:
+// scheme, the Host header (req.Host, else the URL's host) and the request-target
+// as net/http sends it; when keyfax.WireURI has to encode something in that
+// target (a raw space in the query, say), the request goes out with the encoded
+// target, so that the server sees what was signed. The method is sent in upper
+// case, as signed.
+//
+// Keyfax refuses timestamps outside its window (minutes): give it a
+// *clock.Skewed and put a Skew with the same clock below it to follow the
+// server's Date. Every request gets a new nonce, so a retried request is signed
+// again: put Retry above this RoundTripper, not below.
+//
+//	signer, err := keyfax.NewSigner(hostName, apiKey, signingKey)
+//	client := &http.Client{Transport: &httpauth.KeyfaxBasic{Signer: signer}}
+type KeyfaxBasic struct {
+	Signer *keyfax.Signer
+	Clock  clock.Clock       // nil means clock.Real
+	Base   http.RoundTripper // nil means http.DefaultTransport
+}
+
+func (t *KeyfaxBasic) RoundTrip(r *http.Request) (*http.Response, error) {
+	const op = "httpauth.KeyfaxBasic"
+	if t.Signer == nil {
+		return nil, signers.E(signers.CodeConfig, op, "no signer")
+	}
+	if r.URL == nil || r.URL.Opaque != "" || r.URL.Host == "" {
+		return nil, signers.E(signers.CodeInput, op, "request URL is not absolute")
+	}
+	clk := t.Clock
+	if clk == nil {
+		clk = clock.Real
+	}
+	req, body, err := Prepare(r)
+	if err != nil {
+		return nil, err
+	}
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	target := req.URL.RequestURI()
+	sr := &signers.Request{Method: req.Method, URL: req.URL.Scheme + "://" + host + target, Body: body}
+	if _, err := t.Signer.SignRequest(sr, clk.Now()); err != nil {
+		return nil, err
+	}
+	if wire := wireTarget(target); wire != target {
+		u, err := withKeyfaxTarget(req.URL, wire)
+		if err != nil {
+			return nil, signers.E(signers.CodeInternal, op, "encoded request-target does not parse")
+		}
+		req.URL = u
+	}
+	req.Method = sr.Method
+	req.Header.Set("Authorization", sr.Header.Get("Authorization"))
+	return base(t.Base).RoundTrip(req)
+}
+
+// wireTarget is keyfax.WireURI applied to a request-target alone.
+func wireTarget(target string) string {
+	const prefix = "http://h"
+	w, err := keyfax.WireURI(prefix + target)
+	if err != nil {
+		return target
+	}
+	return strings.TrimPrefix(w, prefix)
+}
+
+// withKeyfaxTarget returns a copy of u that net/http sends with exactly the
+// request-target target.
+func withKeyfaxTarget(u *url.URL, target string) (*url.URL, error) {
+	c := *u
+	rawPath, query, hasQuery := strings.Cut(target, "?")
+	p, err := url.PathUnescape(rawPath)
+	if err != nil {
+		return nil, err
+	}
+	c.Path, c.RawPath = p, rawPath
+	c.RawQuery, c.ForceQuery = query, hasQuery && query == ""
+	if c.RequestURI() != target {
+		return nil, signers.E(signers.CodeInternal, "httpauth.KeyfaxBasic", "request-target not kept")
+	}
+	return &c, nil
+}
+
+// KeyfaxBearer is a RoundTripper for Keyfax's client flow: it sends
+// `Authorization: Bearer {HostName}:{JWT}` with a JWT from Source, typically a
+// *keyfax.TokenSource (which renews the JWT ahead of its exp). A 401 answer means
+// the JWT was refused: KeyfaxBearer drops it (Invalidate; concurrent requests
+// refused with the same JWT share one fetch) and sends the request once more
+// with a fresh JWT, its body replayed byte for byte. A second 401 is returned as
+// it is.
+//
+//	src, err := keyfax.NewTokenSource(keyfax.TokenConfig{BaseURL: base, Doer: httpauth.NewDoer(nil), Signer: signer})
+//	client := &http.Client{Transport: &httpauth.KeyfaxBearer{Source: src}}
+type KeyfaxBearer struct {
+	Source RefreshableSource
+	// HostName is the Keyfax host name of the Bearer value; empty means the
+	// Source's (a *keyfax.TokenSource has one).
+	HostName string
+	Base     http.RoundTripper // nil means http.DefaultTransport
+}
+
+func (t *KeyfaxBearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	const op = "httpauth.KeyfaxBearer"
+	if t.Source == nil {
+		return nil, signers.E(signers.CodeConfig, op, "no token source")
+	}
+	host := t.HostName
+	if host == "" {
+		if h, ok := t.Source.(interface{ HostName() string }); ok {
+			host = h.HostName()
+		}
+	}
+	if host == "" {
+		return nil, signers.E(signers.CodeConfig, op, "no host name")
+	}
+	req, body, err := Prepare(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := req.Context()
+	tok, err := t.Source.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.send(req, body, host, tok)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	t.Source.Invalidate(tok)
+	if tok, err = t.Source.Token(ctx); err != nil {
+		return nil, err
+	}
+	return t.send(req, body, host, tok)
+}
+
+// send sends a copy of req with the Bearer for tok, its body replayed.
+func (t *KeyfaxBearer) send(req *http.Request, body []byte, host string, tok token.Token) (*http.Response, error) {
+	auth, err := keyfax.Bearer(host, tok.Value)
+	if err != nil {
+		return nil, err
+	}
+	c := req.Clone(req.Context())
+	if body != nil {
+		setBody(c, body)
+	}
+	c.Header.Set("Authorization", auth)
+	return base(t.Base).RoundTrip(c)
+}

@@ -1,0 +1,285 @@
+package keyfax
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/token"
+)
+
+// TokenPath is the Keyfax endpoint that issues (GET, Basic) and renews (POST,
+// Bearer) JWTs, relative to the base URL.
+const TokenPath = "/api/v1/token"
+
+// DefaultMargin is how long before a JWT's exp the TokenSource renews it by
+// default. Keyfax JWTs live 24 hours, so five minutes leaves room for a slow
+// renewal and some clock difference without renewing needlessly often.
+const DefaultMargin = 5 * time.Minute
+
+// TokenConfig configures a TokenSource.
+type TokenConfig struct {
+	// BaseURL is the Keyfax application root, e.g. "https://host/Interview";
+	// TokenPath is appended to it.
+	BaseURL string
+	// HostName is the Keyfax host name sent in `Bearer {HostName}:{JWT}`. It may
+	// be empty when Signer is set (the Signer's is used), else it is required.
+	HostName string
+	// Doer sends the token requests (required).
+	Doer signers.Doer
+	// Clock gives the time to sign with and to judge expiry by; nil means
+	// clock.Real. A *clock.Skewed learns the server's time from every Date header
+	// of a token response.
+	Clock clock.Clock
+	// Signer, when set, gets the first JWT (and a fresh one after a refused
+	// renewal) from GET TokenPath signed with Keyfax Basic: the server flow.
+	Signer *Signer
+	// Initial, used when Signer is nil, gets the first JWT (and a fresh one after
+	// a refused renewal) from elsewhere, e.g. the broker: the browser flow. What it
+	// returns is read like a token response body (see ParseTokenResponse).
+	Initial func(ctx context.Context) (string, error)
+	// Margin is how long before exp the JWT is renewed; zero means DefaultMargin.
+	Margin time.Duration
+}
+
+// TokenSource keeps a Keyfax JWT fresh. It implements token.Source and is safe
+// for concurrent use: N callers needing a new JWT cause one request.
+//
+// The first JWT comes from GET TokenPath with Basic (Signer) or from Initial.
+// From then on the JWT is renewed Margin ahead of its exp (read with ReadJWT) by
+// POST TokenPath with `Authorization: Bearer {HostName}:{JWT}`. If the server
+// refuses the renewal (401 or 403), or the held JWT has already expired, a fresh
+// one is fetched the first way again. If a renewal fails otherwise while the held
+// JWT is still valid, the held JWT keeps being used and the next call retries.
+type TokenSource struct {
+	endpoint string
+	hostName string
+	doer     signers.Doer
+	clock    clock.Clock
+	signer   *Signer
+	initial  func(ctx context.Context) (string, error)
+	cache    *token.Cache
+}
+
+// NewTokenSource checks cfg and returns a TokenSource holding no JWT yet.
+// E_CONFIG: no Doer, neither Signer nor Initial, a negative Margin, or a
+// HostName different from the Signer's. E_INPUT: BaseURL not an absolute http(s)
+// URL without query or fragment, HostName malformed.
+func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
+	const op = "keyfax.NewTokenSource"
+	if cfg.Doer == nil {
+		return nil, signers.E(signers.CodeConfig, op, "no Doer")
+	}
+	if cfg.Signer == nil && cfg.Initial == nil {
+		return nil, signers.E(signers.CodeConfig, op, "neither Signer nor Initial is set")
+	}
+	if cfg.Margin < 0 {
+		return nil, signers.E(signers.CodeConfig, op, "Margin is negative")
+	}
+	host := cfg.HostName
+	if cfg.Signer != nil {
+		if host == "" {
+			host = cfg.Signer.HostName()
+		} else if host != cfg.Signer.HostName() {
+			return nil, signers.E(signers.CodeConfig, op, "HostName differs from the Signer's")
+		}
+	}
+	if !validID(host) {
+		return nil, signers.E(signers.CodeInput, op, "HostName must be non-empty visible ASCII without ':'")
+	}
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if strings.ContainsAny(base, "?#") {
+		return nil, signers.E(signers.CodeInput, op, "BaseURL must not have a query or fragment")
+	}
+	if _, err := WireURI(base); err != nil {
+		return nil, signers.E(signers.CodeInput, op, "BaseURL is not an absolute http(s) URL")
+	}
+	c := cfg.Clock
+	if c == nil {
+		c = clock.Real
+	}
+	margin := cfg.Margin
+	if margin == 0 {
+		margin = DefaultMargin
+	}
+	s := &TokenSource{
+		endpoint: base + TokenPath,
+		hostName: host,
+		doer:     cfg.Doer,
+		clock:    c,
+		signer:   cfg.Signer,
+		initial:  cfg.Initial,
+	}
+	s.cache = token.NewCache(s.fetch, margin, c)
+	return s, nil
+}
+
+// Token returns a JWT valid for at least Margin (or, if a renewal failed, the
+// held one while it is still valid), fetching or renewing as needed.
+func (s *TokenSource) Token(ctx context.Context) (token.Token, error) { return s.cache.Token(ctx) }
+
+// Renew forces a renewal now (POST with the held JWT, or a fresh one when there
+// is none or it was refused) and returns the new JWT or the error; on error the
+// held JWT is kept.
+func (s *TokenSource) Renew(ctx context.Context) (token.Token, error) { return s.cache.Refresh(ctx) }
+
+// Invalidate drops t if it is still the held JWT, e.g. after an API call with it
+// answered 401, so that the next Token call fetches a fresh one.
+func (s *TokenSource) Invalidate(t token.Token) { s.cache.Invalidate(t) }
+
+// Current returns the held JWT, valid or not, without fetching.
+func (s *TokenSource) Current() token.Token { return s.cache.Current() }
+
+// HostName returns the host name used in the Bearer header.
+func (s *TokenSource) HostName() string { return s.hostName }
+
+// Authorization returns `Bearer {HostName}:{JWT}` for a JWT from Token.
+func (s *TokenSource) Authorization(ctx context.Context) (string, error) {
+	t, err := s.Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	return Bearer(s.hostName, t.Value)
+}
+
+func (s *TokenSource) fetch(ctx context.Context, current token.Token) (token.Token, error) {
+	if current.ValidAt(s.clock.Now()) {
+		t, status, err := s.renew(ctx, current.Value)
+		if err == nil || (status != 401 && status != 403) {
+			return t, err
+		}
+	}
+	return s.fresh(ctx)
+}
+
+// renew posts the held JWT; it returns the HTTP status of a refusal.
+func (s *TokenSource) renew(ctx context.Context, jwt string) (token.Token, int, error) {
+	const op = "keyfax.Renew"
+	auth, err := Bearer(s.hostName, jwt)
+	if err != nil {
+		return token.Token{}, 0, err
+	}
+	req := &signers.Request{Method: "POST", URL: s.endpoint, Header: signers.Header{
+		"Authorization": auth,
+		"Accept":        "application/json",
+	}}
+	return s.do(ctx, op, req)
+}
+
+// fresh gets a new JWT the first way: GET with Basic, or Initial.
+func (s *TokenSource) fresh(ctx context.Context) (token.Token, error) {
+	if s.signer == nil {
+		body, err := s.initial(ctx)
+		if err != nil {
+			return token.Token{}, signers.Wrap(signers.CodeTokenExpired, "keyfax.Initial", err)
+		}
+		return tokenFrom([]byte(body))
+	}
+	req := &signers.Request{Method: "GET", URL: s.endpoint, Header: signers.Header{"Accept": "application/json"}}
+	if _, err := s.signer.SignRequest(req, s.clock.Now()); err != nil {
+		return token.Token{}, err
+	}
+	t, _, err := s.do(ctx, "keyfax.GetToken", req)
+	return t, err
+}
+
+func (s *TokenSource) do(ctx context.Context, op string, req *signers.Request) (token.Token, int, error) {
+	resp, err := s.doer.Do(ctx, req)
+	if err != nil {
+		return token.Token{}, 0, signers.Wrap(signers.CodeNetwork, op, err)
+	}
+	if sk, ok := s.clock.(*clock.Skewed); ok && resp.Header != nil {
+		sk.Observe(resp.Header.Get("Date"))
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		code := signers.CodeHTTP
+		if resp.Status == 401 || resp.Status == 403 {
+			code = signers.CodeTokenExpired
+		}
+		return token.Token{}, resp.Status, &signers.Error{Code: code, Op: op, Status: resp.Status,
+			Msg: req.Method + " " + TokenPath + " answered " + strconv.Itoa(resp.Status)}
+	}
+	t, err := tokenFrom(resp.Body)
+	return t, resp.Status, err
+}
+
+func tokenFrom(body []byte) (token.Token, error) {
+	jwt, claims, err := ParseTokenResponse(body)
+	if err != nil {
+		return token.Token{}, err
+	}
+	return token.Token{Value: jwt, Expiry: claims.Exp}, nil
+}
+
+// ParseTokenResponse reads the JWT out of a Keyfax token response body. Keyfax
+// (ASP.NET Web API) answers the JWT in one of three forms, all accepted:
+//
+//   - a JSON string: "eyJ…";
+//   - a JSON object with the JWT as a string in a field named token,
+//     access_token or jwt (looked up in that order; an exact name first, then
+//     without regard to case, as .NET serialisers may write Token);
+//   - plain text: the JWT itself.
+//
+// Surrounding white space and a UTF-8 byte order mark are ignored. The JWT must
+// then pass ReadJWT (exp required). Anything else, an XML body included (send
+// Accept: application/json, as TokenSource does), is E_TOKEN; the message never
+// contains the body.
+func ParseTokenResponse(body []byte) (string, Claims, error) {
+	const op = "keyfax.ParseTokenResponse"
+	b := bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\xef\xbb\xbf"))
+	b = bytes.TrimSpace(b)
+	var jwt string
+	switch {
+	case len(b) == 0:
+		return "", Claims{}, signers.E(signers.CodeToken, op, "token response is empty")
+	case b[0] == '"':
+		if err := json.Unmarshal(b, &jwt); err != nil {
+			return "", Claims{}, signers.E(signers.CodeToken, op, "token response is not a valid JSON string")
+		}
+	case b[0] == '{':
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			return "", Claims{}, signers.E(signers.CodeToken, op, "token response is not valid JSON")
+		}
+		raw, ok := tokenField(m)
+		if !ok {
+			return "", Claims{}, signers.E(signers.CodeToken, op, "token response has no token, access_token or jwt field")
+		}
+		if err := json.Unmarshal(raw, &jwt); err != nil {
+			return "", Claims{}, signers.E(signers.CodeToken, op, "token field is not a JSON string")
+		}
+	default:
+		jwt = string(b)
+	}
+	claims, err := ReadJWT(jwt)
+	if err != nil {
+		return "", Claims{}, err
+	}
+	return jwt, claims, nil
+}
+
+func tokenField(m map[string]json.RawMessage) (json.RawMessage, bool) {
+	names := [...]string{"token", "access_token", "jwt"}
+	for _, n := range names {
+		if v, ok := m[n]; ok {
+			return v, true
+		}
+	}
+	for _, n := range names {
+		best := ""
+		for k := range m {
+			if strings.EqualFold(k, n) && (best == "" || k < best) {
+				best = k // the smallest of several spellings, so the choice is stable
+			}
+		}
+		if best != "" {
+			return m[best], true
+		}
+	}
+	return nil, false
+}
