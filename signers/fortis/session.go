@@ -1,0 +1,404 @@
+package fortis
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/token"
+)
+
+// Idle is how long a Fortis session token lives without a successful request.
+const Idle = 15 * time.Minute
+
+// DefaultMargin is how long before the idle expiry a Session stops using a token
+// and opens a new session: a request that leaves a few seconds before the expiry
+// may arrive after it.
+const DefaultMargin = 30 * time.Second
+
+// TokenPath is the path of Fortis' token endpoint, relative to the API base URL.
+const TokenPath = "/v2/token"
+
+// OpenRequest builds `POST {baseURL}/v2/token` with the JSON body
+// {"username", "password", "domain"} (domain is sent even when empty) and the
+// developer-id header. The broker and Session both use it.
+func OpenRequest(baseURL, developerID, username, password, domain string) (*signers.Request, error) {
+	const op = "fortis.OpenRequest"
+	base, err := checkBaseURL(op, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkHeaderValue(op, "developer id", developerID); err != nil {
+		return nil, err
+	}
+	if username == "" || password == "" {
+		return nil, signers.E(signers.CodeKey, op, "username or password is empty")
+	}
+	body, err := json.Marshal(struct {
+		Username string `json:"username"`
+		Password string `json:"password"`
+		Domain   string `json:"domain"`
+	}{username, password, domain})
+	if err != nil { // only for invalid UTF-8, which Marshal replaces; kept for safety
+		return nil, signers.E(signers.CodeInput, op, "credentials cannot be encoded as JSON")
+	}
+	return &signers.Request{
+		Method: "POST",
+		URL:    base + TokenPath,
+		Header: signers.Header{
+			HeaderDeveloperID: developerID,
+			"Content-Type":    "application/json",
+			"Accept":          "application/json",
+		},
+		Body: body,
+	}, nil
+}
+
+// Opened is a session token read from the answer to POST /v2/token.
+type Opened struct {
+	Token  string
+	Expire time.Duration // idle lifetime the server announced ("expire", minutes)
+}
+
+// ParseOpenResponse reads the answer to POST /v2/token:
+// {"token": {"token": "...", "expire": 15, ...}}. A status other than 200 or 201
+// is E_HTTP (with Status); a body that is not JSON, or lacks token.token (a
+// non-empty string usable in a header) or token.expire (a positive whole number
+// of minutes), is E_TOKEN. Other fields are ignored.
+func ParseOpenResponse(status int, body []byte) (Opened, error) {
+	const op = "fortis.ParseOpenResponse"
+	if status != 200 && status != 201 {
+		return Opened{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Msg: "token endpoint answered " + strconv.Itoa(status), Status: status}
+	}
+	var doc struct {
+		Token *struct {
+			Token  *string          `json:"token"`
+			Expire *json.RawMessage `json:"expire"`
+		} `json:"token"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return Opened{}, signers.E(signers.CodeToken, op, "answer is not the expected JSON")
+	}
+	if doc.Token == nil || doc.Token.Token == nil || doc.Token.Expire == nil {
+		return Opened{}, signers.E(signers.CodeToken, op, "answer lacks token.token or token.expire")
+	}
+	if err := checkToken(op, *doc.Token.Token); err != nil {
+		return Opened{}, err
+	}
+	n, err := strconv.ParseInt(string(*doc.Token.Expire), 10, 64)
+	if err != nil || n <= 0 || n > 1e6 {
+		return Opened{}, signers.E(signers.CodeToken, op, "token.expire is not a positive whole number of minutes")
+	}
+	return Opened{Token: *doc.Token.Token, Expire: time.Duration(n) * time.Minute}, nil
+}
+
+// CloseRequest builds `DELETE {baseURL}/v2/token/{token}` (the token
+// path-escaped), with developer-id (when given) and access-token headers.
+func CloseRequest(baseURL, developerID, tok string) (*signers.Request, error) {
+	const op = "fortis.CloseRequest"
+	base, err := checkBaseURL(op, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkToken(op, tok); err != nil {
+		return nil, err
+	}
+	h := signers.Header{HeaderAccessToken: tok}
+	if developerID != "" {
+		if err := checkHeaderValue(op, "developer id", developerID); err != nil {
+			return nil, err
+		}
+		h[HeaderDeveloperID] = developerID
+	}
+	return &signers.Request{Method: "DELETE", URL: base + TokenPath + "/" + url.PathEscape(tok), Header: h}, nil
+}
+
+// checkBaseURL accepts an absolute http(s) URL without query or fragment and
+// returns it without a trailing slash.
+func checkBaseURL(op, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?# \t\r\n") {
+		return "", signers.E(signers.CodeInput, op, "base URL must be an absolute http(s) URL without query or fragment")
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
+
+// SessionConfig configures a Session.
+type SessionConfig struct {
+	// BaseURL is the API root, e.g. "https://api.example.com"; TokenPath is
+	// appended. Needed unless both Open and Close are set.
+	BaseURL     string
+	DeveloperID string // sent as developer-id on the open and close requests and by AuthHeader
+	// Username, Password, Domain: the credentials of POST /v2/token. Needed
+	// unless Open is set. They are secrets: broker or native program only.
+	Username, Password, Domain string
+	Doer                       signers.Doer  // sends open and close requests; needed unless Open and Close are set
+	Clock                      clock.Clock   // nil means clock.Real
+	Idle                       time.Duration // idle lifetime; 0 means Idle (15 minutes); a shorter server "expire" wins
+	Margin                     time.Duration // reopen this long before the idle expiry; 0 means DefaultMargin
+
+	// Open, when set, replaces POST /v2/token. The browser sets it to ask the
+	// broker, which holds the password, for a freshly opened session token. The
+	// returned Expiry, when set and sooner than now + Idle, is the end of the
+	// token's first idle period.
+	Open token.FetchFunc
+	// Close, when set, replaces DELETE /v2/token/{token} (e.g. a broker route).
+	Close func(ctx context.Context, t token.Token) error
+}
+
+// Session holds one Fortis session token and keeps it usable: the token dies
+// after Idle without a successful request, so the caller reports every successful
+// request with Touch (signers/httpauth.FortisToken does), and Token opens a new
+// session once the idle expiry is within Margin. It is built on token.Cache:
+// concurrent callers that find the token stale cause one open request, and a
+// failed reopen leaves the held token and its expiry as they were (Token still
+// returns it while it has not expired). Safe for concurrent use.
+type Session struct {
+	cfg   SessionConfig
+	base  string
+	clock clock.Clock
+	cache *token.Cache
+	sem   chan struct{} // one reopen decision at a time
+
+	mu   sync.Mutex
+	val  string        // token value the fields below describe
+	exp  time.Time     // its idle expiry
+	life time.Duration // its idle lifetime (what Touch restarts)
+}
+
+// NewSession checks cfg and returns a Session with no token yet; the first Token
+// call opens the session.
+func NewSession(cfg SessionConfig) (*Session, error) {
+	const op = "fortis.NewSession"
+	s := &Session{cfg: cfg, clock: cfg.Clock, sem: make(chan struct{}, 1)}
+	if s.clock == nil {
+		s.clock = clock.Real
+	}
+	if s.cfg.Idle <= 0 {
+		s.cfg.Idle = Idle
+	}
+	if s.cfg.Margin <= 0 {
+		s.cfg.Margin = DefaultMargin
+	}
+	if s.cfg.Margin >= s.cfg.Idle {
+		return nil, signers.E(signers.CodeInput, op, "margin must be shorter than the idle lifetime")
+	}
+	if cfg.BaseURL != "" {
+		b, err := checkBaseURL(op, cfg.BaseURL)
+		if err != nil {
+			return nil, err
+		}
+		s.base = b
+	}
+	if cfg.DeveloperID != "" {
+		if err := checkHeaderValue(op, "developer id", cfg.DeveloperID); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Open == nil {
+		if s.base == "" {
+			return nil, signers.E(signers.CodeInput, op, "base URL is empty")
+		}
+		if cfg.DeveloperID == "" {
+			return nil, signers.E(signers.CodeInput, op, "developer id is empty")
+		}
+		if cfg.Username == "" || cfg.Password == "" {
+			return nil, signers.E(signers.CodeKey, op, "username or password is empty")
+		}
+		if cfg.Doer == nil {
+			return nil, signers.E(signers.CodeConfig, op, "no Doer to send the token request")
+		}
+	}
+	s.cache = token.NewCache(s.fetch, 0, s.clock)
+	return s, nil
+}
+
+// fetch opens a session (through cfg.Open or POST /v2/token) and records its
+// idle expiry. The cache stores the token without expiry: the Session, not the
+// cache, decides when it is stale, because Touch moves the expiry.
+func (s *Session) fetch(ctx context.Context, current token.Token) (token.Token, error) {
+	const op = "fortis.Open"
+	life := s.cfg.Idle
+	var val string
+	var exp time.Time
+	if s.cfg.Open != nil {
+		t, err := s.cfg.Open(ctx, current)
+		if err != nil {
+			return token.Token{}, signers.Wrap(signers.CodeTokenExpired, op, err)
+		}
+		if err := checkToken(op, t.Value); err != nil {
+			return token.Token{}, err
+		}
+		val, exp = t.Value, t.Expiry
+	} else {
+		req, err := OpenRequest(s.base, s.cfg.DeveloperID, s.cfg.Username, s.cfg.Password, s.cfg.Domain)
+		if err != nil {
+			return token.Token{}, err
+		}
+		resp, err := s.cfg.Doer.Do(ctx, req)
+		if err != nil {
+			return token.Token{}, signers.Wrap(signers.CodeNetwork, op, err)
+		}
+		o, err := ParseOpenResponse(resp.Status, resp.Body)
+		if err != nil {
+			return token.Token{}, err
+		}
+		val = o.Token
+		if o.Expire < life {
+			life = o.Expire
+		}
+	}
+	now := s.clock.Now()
+	if exp.IsZero() || exp.After(now.Add(life)) {
+		exp = now.Add(life)
+	}
+	s.mu.Lock()
+	s.val, s.exp, s.life = val, exp, life
+	s.mu.Unlock()
+	return token.Token{Value: val}, nil
+}
+
+// fresh returns the held token with its idle expiry if it is usable for at
+// least Margin more.
+func (s *Session) fresh() (token.Token, bool) {
+	t := s.Current()
+	return t, t.ValidAt(s.clock.Now().Add(s.cfg.Margin))
+}
+
+// Current returns the held token with its idle expiry (zero Token if none),
+// whether or not it is still valid.
+func (s *Session) Current() token.Token {
+	cur := s.cache.Current()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur.Value == "" || cur.Value != s.val {
+		return token.Token{}
+	}
+	return token.Token{Value: cur.Value, Expiry: s.exp}
+}
+
+// Token returns a session token usable for at least Margin, opening a new
+// session if there is none or the held one is (nearly) idle-expired. If that
+// reopen fails while the held token has not yet expired, Token returns the held
+// token; otherwise the error (the held state is kept either way).
+func (s *Session) Token(ctx context.Context) (token.Token, error) {
+	if t, ok := s.fresh(); ok {
+		return t, nil
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return token.Token{}, signers.Wrap(signers.CodeAborted, "fortis.Token", ctx.Err())
+	}
+	defer func() { <-s.sem }()
+	if t, ok := s.fresh(); ok { // another caller reopened while we waited
+		return t, nil
+	}
+	old := s.Current()
+	if _, err := s.cache.Refresh(ctx); err != nil {
+		if old.ValidAt(s.clock.Now()) && ctx.Err() == nil {
+			return old, nil
+		}
+		return token.Token{}, err
+	}
+	if t := s.Current(); t.Value != "" {
+		return t, nil
+	}
+	return token.Token{}, signers.E(signers.CodeTokenExpired, "fortis.Token", "session was closed while opening")
+}
+
+// Touch records a successful request with the held token: Fortis restarts its
+// idle period, and so does the Session.
+func (s *Session) Touch() { s.touch("", false) }
+
+// TouchToken is Touch for the request that used t: it does nothing if t is no
+// longer the held token (a late answer must not extend a newer session).
+func (s *Session) TouchToken(t token.Token) { s.touch(t.Value, true) }
+
+func (s *Session) touch(val string, check bool) {
+	cur := s.cache.Current()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cur.Value == "" || cur.Value != s.val || (check && val != cur.Value) {
+		return
+	}
+	s.exp = s.clock.Now().Add(s.life)
+}
+
+// Invalidate drops t if it is still the held token (the server answered 401), so
+// that the next Token call opens a new session.
+func (s *Session) Invalidate(t token.Token) { s.cache.Invalidate(t) }
+
+// Close ends the session: it forgets the held token and sends DELETE
+// /v2/token/{token} (or calls cfg.Close). 204 and 200 are success; 404 means the
+// server already forgot it, also fine. The token is forgotten even when the
+// request fails (the server drops it after Idle anyway). Without a held token,
+// or with neither Close nor BaseURL and Doer configured, Close only forgets.
+func (s *Session) Close(ctx context.Context) error {
+	const op = "fortis.Close"
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return signers.Wrap(signers.CodeAborted, op, ctx.Err())
+	}
+	cur := s.Current()
+	s.cache.Invalidate(s.cache.Current())
+	s.mu.Lock()
+	s.val, s.exp = "", time.Time{}
+	s.mu.Unlock()
+	<-s.sem
+	if cur.Value == "" {
+		return nil
+	}
+	if s.cfg.Close != nil {
+		return signers.Wrap(signers.CodeNetwork, op, s.cfg.Close(ctx, cur))
+	}
+	if s.base == "" || s.cfg.Doer == nil {
+		return nil
+	}
+	req, err := CloseRequest(s.base, s.cfg.DeveloperID, cur.Value)
+	if err != nil {
+		return err
+	}
+	resp, err := s.cfg.Doer.Do(ctx, req)
+	if err != nil {
+		return signers.Wrap(signers.CodeNetwork, op, err)
+	}
+	switch resp.Status {
+	case 200, 204, 404:
+		return nil
+	}
+	return &signers.Error{Code: signers.CodeHTTP, Op: op, Msg: "token endpoint answered " + strconv.Itoa(resp.Status), Status: resp.Status}
+}
+
+// AuthHeader returns the headers that authenticate a request with t:
+// access-token, and developer-id when the Session has one.
+func (s *Session) AuthHeader(t token.Token) (signers.Header, error) {
+	if err := checkToken("fortis.AuthHeader", t.Value); err != nil {
+		return nil, err
+	}
+	h := signers.Header{HeaderAccessToken: t.Value}
+	if s.cfg.DeveloperID != "" {
+		h[HeaderDeveloperID] = s.cfg.DeveloperID
+	}
+	return h, nil
+}
+
+// AuthQuery is AuthHeader as query parameters (developer-id first, when set).
+func (s *Session) AuthQuery(t token.Token) ([][2]string, error) {
+	if err := checkToken("fortis.AuthQuery", t.Value); err != nil {
+		return nil, err
+	}
+	var q [][2]string
+	if s.cfg.DeveloperID != "" {
+		q = append(q, [2]string{HeaderDeveloperID, s.cfg.DeveloperID})
+	}
+	return append(q, [2]string{HeaderAccessToken, t.Value}), nil
+}

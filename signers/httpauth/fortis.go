@@ -1,0 +1,141 @@
+package httpauth
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/fortis"
+	"github.com/apisign/apisign/signers/token"
+)
+
+// FortisAPIKey is a RoundTripper that adds Fortis API-key credentials, built
+// with fortis.APIKey, to every request: as headers (headers and basic mode) or
+// appended to the query string (query mode).
+//
+//	auth, err := fortis.APIKey(developerID, userID, userAPIKey, fortis.ModeHeaders)
+//	client := &http.Client{Transport: &httpauth.FortisAPIKey{Auth: auth}}
+type FortisAPIKey struct {
+	Auth fortis.Auth
+	Base http.RoundTripper // nil means http.DefaultTransport
+}
+
+func (t *FortisAPIKey) RoundTrip(r *http.Request) (*http.Response, error) {
+	c := r.Clone(r.Context())
+	applyFortis(c, t.Auth.Header, t.Auth.Query)
+	return base(t.Base).RoundTrip(c)
+}
+
+// applyFortis sets header fields and appends query parameters (encoded with
+// url.QueryEscape, like fortis.AppendQuery) on a request this package owns.
+func applyFortis(c *http.Request, h signers.Header, q [][2]string) {
+	for k, v := range h {
+		c.Header.Set(k, v)
+	}
+	if len(q) == 0 {
+		return
+	}
+	raw := c.URL.RawQuery
+	for _, kv := range q {
+		if raw != "" {
+			raw += "&"
+		}
+		raw += url.QueryEscape(kv[0]) + "=" + url.QueryEscape(kv[1])
+	}
+	c.URL.RawQuery = raw
+}
+
+// FortisHMAC is a RoundTripper that signs every request with Fortis' HMAC method
+// (developer-id, user-id, timestamp, hash-key) at the time Clock says. Fortis
+// refuses timestamps more than 15 minutes off: give it a *clock.Skewed and put a
+// Skew with the same clock below it to follow the server's Date.
+type FortisHMAC struct {
+	Signer *fortis.HMACSigner
+	Clock  clock.Clock       // nil means clock.Real
+	Base   http.RoundTripper // nil means http.DefaultTransport
+}
+
+func (t *FortisHMAC) RoundTrip(r *http.Request) (*http.Response, error) {
+	clk := t.Clock
+	if clk == nil {
+		clk = clock.Real
+	}
+	if t.Signer == nil {
+		return nil, signers.E(signers.CodeConfig, "httpauth.FortisHMAC", "no signer")
+	}
+	s, err := t.Signer.Sign(clk.Now())
+	if err != nil {
+		return nil, err
+	}
+	c := r.Clone(r.Context())
+	applyFortis(c, s.Header, nil)
+	return base(t.Base).RoundTrip(c)
+}
+
+// FortisToken is a RoundTripper that authenticates every request with the token
+// of a Fortis session (header access-token, or the query parameter when Query is
+// set; developer-id alongside). A 2xx/3xx answer restarts the token's idle period
+// (Session.TouchToken). A 401 means the token died (idle expiry, closed
+// elsewhere): the session is invalidated and reopened and the request sent once
+// more with the new token, its body replayed byte for byte; a second 401 is
+// returned as it is, never looped on.
+type FortisToken struct {
+	Session *fortis.Session
+	Query   bool
+	Base    http.RoundTripper // nil means http.DefaultTransport
+}
+
+func (t *FortisToken) RoundTrip(r *http.Request) (*http.Response, error) {
+	const op = "httpauth.FortisToken"
+	if t.Session == nil {
+		return nil, signers.E(signers.CodeConfig, op, "no session")
+	}
+	req, body, err := Prepare(r)
+	if err != nil {
+		return nil, err
+	}
+	ctx := req.Context()
+	tok, err := t.Session.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := t.send(req, body, tok)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	t.Session.Invalidate(tok)
+	if tok, err = t.Session.Token(ctx); err != nil {
+		return nil, err
+	}
+	return t.send(req, body, tok)
+}
+
+// send sends a copy of req carrying tok and touches the session on success.
+func (t *FortisToken) send(req *http.Request, body []byte, tok token.Token) (*http.Response, error) {
+	c := req.Clone(req.Context())
+	if body != nil {
+		setBody(c, body)
+	}
+	if t.Query {
+		q, err := t.Session.AuthQuery(tok)
+		if err != nil {
+			return nil, err
+		}
+		applyFortis(c, nil, q)
+	} else {
+		h, err := t.Session.AuthHeader(tok)
+		if err != nil {
+			return nil, err
+		}
+		applyFortis(c, h, nil)
+	}
+	resp, err := base(t.Base).RoundTrip(c)
+	if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 400 {
+		t.Session.TouchToken(tok)
+	}
+	return resp, err
+}
