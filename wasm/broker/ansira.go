@@ -1,0 +1,109 @@
+package broker
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/ansira"
+	"github.com/apisign/apisign/signers/token"
+)
+
+type ansiraProvider struct {
+	scope string
+	ts    *ansira.TokenSource
+}
+
+const ansiraStoreKey = "ansira-access-token"
+
+func (b *Broker) setupAnsira(e *env) {
+	const p = "ansira"
+	v, why := e.group(p, []string{"ANSIRA_TOKEN_URL", "ANSIRA_CLIENT_ID", "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION"}, "ANSIRA_SCOPE")
+	if why != "" {
+		b.off[p] = why
+		return
+	}
+	params := ansira.TokenRequestParams{
+		TokenURL:     v["ANSIRA_TOKEN_URL"],
+		ClientID:     v["ANSIRA_CLIENT_ID"],
+		ClientSecret: v["ANSIRA_CLIENT_SECRET"],
+		Assertion:    v["ANSIRA_ASSERTION"],
+		Scope:        v["ANSIRA_SCOPE"],
+	}
+	if err := ansira.CheckTokenURL(params.TokenURL); err != nil {
+		b.off[p] = e.invalid(p, "ANSIRA_TOKEN_URL", "is not usable ("+msgOf(err)+")")
+		return
+	}
+	ts, err := ansira.NewTokenSource(ansira.Config{Params: params, Doer: signers.DoerFunc(b.send), Clock: b.clock})
+	if err != nil {
+		b.off[p] = e.invalid(p, "ANSIRA_CLIENT_ID, ANSIRA_CLIENT_SECRET or ANSIRA_ASSERTION", "is malformed ("+msgOf(err)+")")
+		return
+	}
+	b.ansira = &ansiraProvider{scope: params.Scope, ts: ts}
+}
+
+// ansiraAnswer is the OAuth-shaped answer of POST /ansira/token. expires_in is
+// what is left of the token's life, in whole seconds.
+type ansiraAnswer struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+	Scope       string `json:"scope"`
+}
+
+// ansiraRequest is the optional body of POST /ansira/token: "invalidate" names
+// an access token the Ansira API refused (403: expired, or replaced). If it is
+// still the cached one the broker exchanges the assertion again, once, however
+// many callers report it; any other value is ignored.
+type ansiraRequest struct {
+	Invalidate string `json:"invalidate"`
+}
+
+// ansiraToken exchanges the configured assertion for an access token (Basic
+// with the client id and secret), cached until ansira.DefaultMargin before
+// expires_in runs out.
+func (b *Broker) ansiraToken(w http.ResponseWriter, r *http.Request) {
+	p := b.ansira
+	body, ok := b.readBody(w, r)
+	if !ok {
+		return
+	}
+	var in ansiraRequest
+	if len(body) > 0 && json.Unmarshal(body, &in) != nil {
+		writeError(w, http.StatusBadRequest, signers.CodeInput, `body must be empty or {"invalidate": "<access token>"}`)
+		return
+	}
+	if in.Invalidate != "" {
+		p.ts.Invalidate(token.Token{Value: in.Invalidate})
+	}
+	now := b.clock.Now()
+	if b.store != nil {
+		if raw, exp, ok := b.store.Load(ansiraStoreKey); ok && now.Add(ansira.DefaultMargin).Before(exp) {
+			var a ansiraAnswer
+			if json.Unmarshal([]byte(raw), &a) == nil && a.AccessToken != "" && a.AccessToken != in.Invalidate {
+				a.ExpiresIn = int64(exp.Sub(now) / time.Second)
+				writeJSON(w, http.StatusOK, a)
+				return
+			}
+		}
+	}
+	ctx, cancel := b.upstreamCtx(r)
+	defer cancel()
+	ctx, n := withNote(ctx)
+	t, err := p.ts.Token(ctx)
+	if err != nil {
+		b.upstreamError(w, r, "ansira token endpoint", err, n)
+		return
+	}
+	a := ansiraAnswer{AccessToken: t.Value, TokenType: "Bearer", Scope: p.scope}
+	if last := p.ts.Last(); last.AccessToken == t.Value && last.Scope != "" {
+		a.Scope = last.Scope
+	}
+	if b.store != nil {
+		raw, _ := json.Marshal(a)
+		b.store.Save(ansiraStoreKey, string(raw), t.Expiry)
+	}
+	a.ExpiresIn = int64(t.Expiry.Sub(b.clock.Now()) / time.Second)
+	writeJSON(w, http.StatusOK, a)
+}

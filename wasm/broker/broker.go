@@ -1,0 +1,285 @@
+// Package broker is apisign's broker: an http.Handler that holds every
+// long-lived secret (signing keys, API secrets, client secrets, passwords,
+// subscription keys) and offers a page a few narrow routes instead:
+//
+//	GET    /keyfax/token           a Keyfax JWT (minted with Basic, cached until near expiry)
+//	POST   /ansira/token           an Ansira access token (assertion exchanged, cached for expires_in)
+//	POST   /fortis/session         a new Fortis session token
+//	DELETE /fortis/session/{token} close it
+//	ANY    /nfon/<path>?<query>    forwarded to NFON, signed with NFON-API
+//	ANY    /fonn/<path>?<query>    forwarded to Fonn, with the Fonn headers
+//
+// It is not an open proxy: CORS only for the allowed origins, forwarding only to
+// the configured upstream host and to allow-listed path prefixes, request
+// bodies capped, and every route behind a caller token that the embedding
+// site's backend mints (MintCallerToken). Secrets never appear in a response, a
+// header sent back, an error or a log line: messages are written here from
+// names and statuses, never from values or upstream error texts.
+//
+// The same handler runs natively under net/http (the dev server) and as a
+// Cloudflare Worker (wasm/broker/worker, through github.com/syumai/workers), so
+// the package uses no syscall/js: configuration comes from a getter
+// (os.Getenv or cloudflare.Getenv) and outbound calls through an injected
+// http.RoundTripper (net/http's, or the Worker's fetch).
+package broker
+
+import (
+	"encoding/json"
+	"log"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+)
+
+// Broker is the broker handler. Build it with New; it is safe for concurrent use.
+type Broker struct {
+	rt      http.RoundTripper
+	clock   clock.Clock
+	store   Store
+	logf    func(format string, args ...any)
+	maxBody int64
+	timeout time.Duration
+
+	callerSecret []byte
+	callerOff    string // why no caller can be accepted ("" when the secret is set)
+	origins      map[string]bool
+
+	keyfax *keyfaxProvider
+	ansira *ansiraProvider
+	fortis *fortisProvider
+	nfon   *forwarder
+	fonn   *forwarder
+	off    map[string]string // provider -> why its routes answer 503
+}
+
+// Option adjusts a Broker built by New.
+type Option func(*Broker)
+
+// WithStore keeps minted tokens in s as well, so that they outlive the Broker.
+// The Worker needs it: syumai/workers starts a fresh Go instance, and so a fresh
+// Broker, for every request, and hands the broker an isolate-wide store.
+func WithStore(s Store) Option { return func(b *Broker) { b.store = s } }
+
+// WithClock sets the clock the broker judges caller tokens and token expiry
+// by (default clock.Real); for tests.
+func WithClock(c clock.Clock) Option { return func(b *Broker) { b.clock = c } }
+
+// WithLogger sets where the broker logs upstream failures (default log.Printf).
+// Lines carry the route, a code and a status, never a value.
+func WithLogger(logf func(format string, args ...any)) Option {
+	return func(b *Broker) { b.logf = logf }
+}
+
+// New builds the broker from the environment read through getenv (os.Getenv
+// natively, cloudflare.Getenv in the Worker), sending upstream calls through
+// outbound: http.DefaultTransport natively, the fetch transport in the Worker.
+//
+// It always returns a usable Broker. A provider whose variables are all unset
+// is disabled; its routes answer 503 E_CONFIG saying which variables to set.
+// When some configuration is wrong (a provider only partly configured, a
+// malformed value, no caller secret) the error, a *ConfigError, lists the
+// problems by variable name, and the affected routes answer 503 E_CONFIG with
+// the same words. Nothing panics on bad configuration.
+func New(getenv func(string) string, outbound http.RoundTripper, opts ...Option) (*Broker, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	b := &Broker{rt: outbound, clock: clock.Real, logf: log.Printf, off: map[string]string{}}
+	for _, o := range opts {
+		o(b)
+	}
+	e := &env{get: getenv}
+	if outbound == nil {
+		// No default to http.DefaultTransport: referring to it links net/http's
+		// whole client (TLS, HTTP/2), over 1 MB gzip, into the Worker, which
+		// calls out through fetch instead.
+		b.rt = noTransport{}
+		e.problem("no outbound transport: every upstream call fails (natively, pass http.DefaultTransport)")
+	}
+	b.maxBody = e.positive(EnvMaxBody, DefaultMaxBody)
+	b.timeout = e.duration(EnvUpstreamTimeout, DefaultUpstreamTimeout)
+	b.origins = e.origins()
+	switch s := e.get(EnvCallerSecret); {
+	case s == "":
+		b.callerOff = EnvCallerSecret + " is not set: the broker accepts no caller"
+		e.problem(b.callerOff)
+	case len(s) < MinCallerSecret:
+		b.callerOff = EnvCallerSecret + " is shorter than 32 bytes: the broker accepts no caller"
+		e.problem(b.callerOff)
+	default:
+		b.callerSecret = []byte(s)
+	}
+	b.setupKeyfax(e)
+	b.setupAnsira(e)
+	b.setupFortis(e)
+	b.setupNFON(e)
+	b.setupFonn(e)
+	if len(e.problems) > 0 {
+		return b, &ConfigError{Problems: e.problems}
+	}
+	return b, nil
+}
+
+// Enabled reports whether a provider ("keyfax", "ansira", "fortis", "nfon",
+// "fonn") is configured, and if not, why.
+func (b *Broker) Enabled(provider string) (bool, string) {
+	if why, off := b.off[provider]; off {
+		return false, why
+	}
+	switch provider {
+	case "keyfax", "ansira", "fortis", "nfon", "fonn":
+		return true, ""
+	}
+	return false, "unknown provider"
+}
+
+// The CORS answer: what the browser module sends and may read.
+const (
+	allowHeaders  = "X-Apisign-Caller, Content-Type, impersonatedUserExternalId"
+	exposeHeaders = "Retry-After, Date"
+	allowMethods  = "GET, HEAD, POST, PUT, PATCH, DELETE"
+)
+
+// ServeHTTP checks, in this order: the origin (403), a CORS preflight (answered
+// here, 204), the caller token (401), the route (404, 405), the provider's
+// configuration (503), then hands over to the route, which checks body size
+// (413) and path (403) before calling upstream.
+func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Add("Vary", "Origin")
+	if origin := header(r.Header, "Origin"); origin != "" {
+		if !b.origins[strings.ToLower(origin)] {
+			writeError(w, http.StatusForbidden, signers.CodeInput, "origin is not allowed by this broker (APISIGN_ALLOWED_ORIGINS)")
+			return
+		}
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Set("Access-Control-Expose-Headers", exposeHeaders)
+		if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+			// A preflight carries no credentials by design; it only learns what
+			// the real request, which needs the caller token, may send.
+			h.Set("Access-Control-Allow-Methods", allowMethods)
+			h.Set("Access-Control-Allow-Headers", allowHeaders)
+			h.Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	if b.callerOff != "" {
+		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, b.callerOff)
+		return
+	}
+	if err := VerifyCallerToken(b.callerSecret, header(r.Header, HeaderCaller), b.clock.Now()); err != nil {
+		e := err.(*signers.Error)
+		writeError(w, http.StatusUnauthorized, e.Code, e.Msg)
+		return
+	}
+	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
+		// An absolute-form request line ("GET http://other/…") names a host; the
+		// broker only ever talks to its configured ones.
+		writeError(w, http.StatusForbidden, signers.CodeInput, "absolute request URLs are not accepted")
+		return
+	}
+	path := r.URL.EscapedPath()
+	route, provider, rest := "", "", ""
+	switch {
+	case path == "/keyfax/token":
+		route, provider = "keyfax token", "keyfax"
+	case path == "/ansira/token":
+		route, provider = "ansira token", "ansira"
+	case path == "/fortis/session":
+		route, provider = "fortis open", "fortis"
+	case strings.HasPrefix(path, "/fortis/session/"):
+		route, provider, rest = "fortis close", "fortis", path[len("/fortis/session/"):]
+	case strings.HasPrefix(path, "/nfon/"):
+		route, provider, rest = "nfon", "nfon", path[len("/nfon"):]
+	case strings.HasPrefix(path, "/fonn/"):
+		route, provider, rest = "fonn", "fonn", path[len("/fonn"):]
+	default:
+		writeError(w, http.StatusNotFound, signers.CodeInput, "no such broker route")
+		return
+	}
+	if !methodAllowed(w, route, r.Method) {
+		return
+	}
+	if why, off := b.off[provider]; off {
+		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, why)
+		return
+	}
+	if r.ContentLength > b.maxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, signers.CodeInput, "request body is larger than "+strconv.FormatInt(b.maxBody, 10)+" bytes")
+		return
+	}
+	switch route {
+	case "keyfax token":
+		b.keyfaxToken(w, r)
+	case "ansira token":
+		b.ansiraToken(w, r)
+	case "fortis open":
+		b.fortisOpen(w, r)
+	case "fortis close":
+		b.fortisClose(w, r, rest)
+	case "nfon":
+		b.forward(w, r, b.nfon, rest)
+	case "fonn":
+		b.forward(w, r, b.fonn, rest)
+	}
+}
+
+// methodAllowed answers 405 for a method the route does not take.
+func methodAllowed(w http.ResponseWriter, route, method string) bool {
+	allow := ""
+	switch route {
+	case "keyfax token":
+		allow = "GET"
+	case "ansira token", "fortis open":
+		allow = "POST"
+	case "fortis close":
+		allow = "DELETE"
+	default:
+		allow = allowMethods
+	}
+	for _, m := range strings.Split(allow, ", ") {
+		if m == method {
+			return true
+		}
+	}
+	w.Header().Set("Allow", allow)
+	writeError(w, http.StatusMethodNotAllowed, signers.CodeInput, "method not allowed on this route (allowed: "+allow+")")
+	return false
+}
+
+// errorBody is the JSON of every error answer.
+type errorBody struct {
+	Code    signers.Code `json:"code"`
+	Message string       `json:"message"`
+}
+
+// writeError answers {"code", "message"}. msg is always composed by the broker
+// from names and numbers, never from a configuration value or an upstream text.
+func writeError(w http.ResponseWriter, status int, code signers.Code, msg string) {
+	writeJSON(w, status, errorBody{Code: code, Message: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		status, data = http.StatusInternalServerError, []byte(`{"code":"E_INTERNAL","message":"answer could not be encoded"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	w.Write(data)
+}
+
+// noTransport is the outbound of a Broker built without one.
+type noTransport struct{}
+
+func (noTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, signers.E(signers.CodeConfig, "broker.upstream", "no outbound transport")
+}

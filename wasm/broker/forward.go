@@ -1,0 +1,285 @@
+package broker
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/fonn"
+	"github.com/apisign/apisign/signers/nfon"
+)
+
+// forwarder is one forwarding route: NFON (signed) or Fonn (authorized).
+type forwarder struct {
+	name     string
+	base     string   // upstream base URL, no trailing slash
+	host     *url.URL // its parsed form: every forwarded URL keeps this scheme and host
+	prefixes []string // allowed upstream path prefixes (relative to base)
+	// passOn lists the client request headers sent upstream, besides
+	// Content-Type and Accept. Nothing else of the client's goes: not its
+	// cookies, not its Authorization, not the caller token.
+	passOn []string
+	// authorize adds the provider's credentials to req.
+	authorize func(req *signers.Request) error
+	skew      *clock.Skewed // learns the upstream clock from Date (NFON)
+}
+
+// passBack lists the upstream answer headers the caller gets; the rest
+// (cookies, caching, server details) stays behind.
+var passBack = []string{"Content-Type", "Content-Disposition", "Content-Language", "Retry-After", "Date"}
+
+func (b *Broker) setupNFON(e *env) {
+	const p = "nfon"
+	v, why := e.group(p, []string{"NFON_BASE_URL", "NFON_KEY_ID", "NFON_SECRET"})
+	if why != "" {
+		b.off[p] = why
+		return
+	}
+	base, u, ok := baseURL(v["NFON_BASE_URL"])
+	if !ok {
+		b.off[p] = e.invalid(p, "NFON_BASE_URL", "is not an absolute http(s) URL without query or fragment")
+		return
+	}
+	prefixes, ok := e.prefixes("NFON_ALLOWED_PATHS", "/api/")
+	if !ok {
+		b.off[p] = e.invalid(p, "NFON_ALLOWED_PATHS", "is not a comma-separated list of absolute paths")
+		return
+	}
+	signer, err := nfon.NewSigner(v["NFON_KEY_ID"], v["NFON_SECRET"])
+	if err != nil {
+		b.off[p] = e.invalid(p, "NFON_KEY_ID or NFON_SECRET", "is malformed ("+msgOf(err)+")")
+		return
+	}
+	skew := clock.NewSkewed(b.clock) // NFON refuses a Date more than 15 minutes off
+	b.nfon = &forwarder{name: p, base: base, host: u, prefixes: prefixes, skew: skew,
+		authorize: func(req *signers.Request) error {
+			_, err := signer.SignRequest(req, skew.Now())
+			return err
+		}}
+}
+
+func (b *Broker) setupFonn(e *env) {
+	const p = "fonn"
+	v, why := e.group(p, []string{"FONN_BASE_URL", "FONN_SUBSCRIPTION_KEY", "FONN_ACCESS_TOKEN"})
+	if why != "" {
+		b.off[p] = why
+		return
+	}
+	base, u, ok := baseURL(v["FONN_BASE_URL"])
+	if !ok {
+		b.off[p] = e.invalid(p, "FONN_BASE_URL", "is not an absolute http(s) URL without query or fragment")
+		return
+	}
+	prefixes, ok := e.prefixes("FONN_ALLOWED_PATHS", "/")
+	if !ok {
+		b.off[p] = e.invalid(p, "FONN_ALLOWED_PATHS", "is not a comma-separated list of absolute paths")
+		return
+	}
+	creds := fonn.Credentials{SubscriptionKey: v["FONN_SUBSCRIPTION_KEY"], AccessToken: v["FONN_ACCESS_TOKEN"]}
+	if _, err := fonn.Headers(creds); err != nil {
+		b.off[p] = e.invalid(p, "FONN_SUBSCRIPTION_KEY or FONN_ACCESS_TOKEN", "is malformed ("+msgOf(err)+")")
+		return
+	}
+	b.fonn = &forwarder{name: p, base: base, host: u, prefixes: prefixes,
+		passOn: []string{fonn.HeaderImpersonatedUser},
+		authorize: func(req *signers.Request) error {
+			c := creds
+			c.ImpersonatedUserExternalID = req.Header.Get(fonn.HeaderImpersonatedUser)
+			h, err := fonn.Headers(c)
+			if err != nil {
+				return err
+			}
+			for k, v := range h {
+				req.Header.Set(k, v)
+			}
+			return nil
+		}}
+}
+
+// forward sends the caller's request to the provider: the same method, the
+// path and query as sent (after the route prefix), the same body bytes, plus
+// the provider's credentials; and passes back the upstream status, body and a
+// few headers. path is the escaped path after the route prefix.
+func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, path string) {
+	if msg := checkPath(path); msg != "" {
+		writeError(w, http.StatusForbidden, signers.CodeInput, msg)
+		return
+	}
+	if !allowedPrefix(path, f.prefixes) {
+		writeError(w, http.StatusForbidden, signers.CodeInput, "path is not in the "+f.name+" allow-list ("+strings.ToUpper(f.name)+"_ALLOWED_PATHS)")
+		return
+	}
+	if !cleanQuery(r.URL.RawQuery) {
+		writeError(w, http.StatusBadRequest, signers.CodeInput, "query string contains a character that must be percent-encoded")
+		return
+	}
+	body, ok := b.readBody(w, r)
+	if !ok {
+		return
+	}
+	target := f.base + path
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	if u, err := url.Parse(target); err != nil || u.Scheme != f.host.Scheme || u.Host != f.host.Host {
+		// Cannot happen after checkPath; kept so that no future change of the
+		// checks can point the broker's credentials at another host.
+		writeError(w, http.StatusForbidden, signers.CodeInput, "path does not stay on the "+f.name+" host")
+		return
+	}
+	req := &signers.Request{Method: r.Method, URL: target, Header: signers.Header{}, Body: body}
+	for _, k := range append([]string{"Content-Type", "Accept"}, f.passOn...) {
+		if v := header(r.Header, k); v != "" {
+			req.Header.Set(k, v)
+		}
+	}
+	if err := f.authorize(req); err != nil {
+		code := signers.CodeOf(err)
+		if code != signers.CodeInput {
+			// A credential the core refuses now was accepted at start: a bug.
+			writeError(w, http.StatusInternalServerError, signers.CodeInternal, f.name+" credentials could not be applied")
+			return
+		}
+		writeError(w, http.StatusBadRequest, signers.CodeInput, f.name+" request cannot be signed ("+msgOf(err)+")")
+		return
+	}
+	ctx, cancel := b.upstreamCtx(r)
+	defer cancel()
+	resp, err := b.send(ctx, req)
+	if err != nil {
+		b.upstreamError(w, r, f.name, err, nil)
+		return
+	}
+	if f.skew != nil {
+		f.skew.Observe(resp.Header.Get("Date"))
+	}
+	status := resp.Status
+	if status < 200 || status > 599 {
+		b.logf("apisign broker: %s answered an unusable status %d", f.name, status)
+		writeError(w, http.StatusBadGateway, signers.CodeHTTP, f.name+" answered an unusable status "+strconv.Itoa(status))
+		return
+	}
+	h := w.Header()
+	for _, k := range passBack {
+		if v := resp.Header.Get(k); v != "" {
+			h.Set(k, v)
+		}
+	}
+	if v := h.Get("Retry-After"); v != "" && !validRetryAfter(v, b.clock.Now()) {
+		h.Del("Retry-After")
+	}
+	if status >= 500 || status == http.StatusTooManyRequests {
+		b.logf("apisign broker: %s answered %d", f.name, status)
+	}
+	if r.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified {
+		w.WriteHeader(status)
+		return
+	}
+	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	w.WriteHeader(status)
+	w.Write(resp.Body)
+}
+
+// readBody reads the request body whole, at most maxBody bytes (413 beyond:
+// the Worker may not know the length in advance, so the cap is enforced while
+// reading, not only from Content-Length).
+func (b *Broker) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, true
+	}
+	data, err := io.ReadAll(io.LimitReader(r.Body, b.maxBody+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, signers.CodeInput, "request body could not be read")
+		return nil, false
+	}
+	if int64(len(data)) > b.maxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, signers.CodeInput, "request body is larger than "+strconv.FormatInt(b.maxBody, 10)+" bytes")
+		return nil, false
+	}
+	return data, true
+}
+
+// checkPath refuses a forwarded path that could leave the allow-list or the
+// upstream host once some server on the way decodes or normalizes it. It
+// returns a message, or "" for a clean path. Refused:
+//   - anything but "/" first, or an empty segment ("//host" tricks);
+//   - control bytes, space, non-ASCII, '\', '#', '?' (all must be encoded);
+//   - a "." or ".." segment, also when it only appears after percent-decoding,
+//     once or several times ("%2e%2e", "%252e%252e"), or before a ";" parameter
+//     ("..;");
+//   - an encoded '/' or '\' ("%2f", "%5c"), or a control byte after decoding;
+//   - a malformed percent-escape.
+func checkPath(p string) string {
+	if p == "" || p[0] != '/' {
+		return "path must start with /"
+	}
+	if len(p) > 4096 {
+		return "path is too long"
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c <= ' ' || c >= 0x7f || c == '\\' || c == '#' || c == '?' {
+			return "path contains a character that must be percent-encoded"
+		}
+	}
+	if strings.Contains(p, "//") {
+		return "path contains an empty segment (//)"
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		s := seg
+		for depth := 0; ; depth++ {
+			name, _, _ := strings.Cut(s, ";")
+			if name == "." || name == ".." {
+				return "path contains a dot segment (. or ..), possibly percent-encoded"
+			}
+			if depth > 0 && strings.ContainsAny(s, "/\\") {
+				return "path contains an encoded / or \\"
+			}
+			for i := 0; i < len(s); i++ {
+				if s[i] < ' ' || s[i] == 0x7f {
+					return "path contains an encoded control character"
+				}
+			}
+			if !strings.Contains(s, "%") {
+				break
+			}
+			if depth == 3 {
+				return "path is percent-encoded too many times"
+			}
+			u, err := url.PathUnescape(s)
+			if err != nil && depth == 0 {
+				return "path contains a malformed percent-escape"
+			}
+			if err != nil {
+				break // a literal '%' that was sent as %25
+			}
+			s = u
+		}
+	}
+	return ""
+}
+
+// allowedPrefix reports whether p starts with one of the prefixes at a segment
+// boundary ("/api" allows "/api" and "/api/x", not "/apix").
+func allowedPrefix(p string, prefixes []string) bool {
+	for _, pre := range prefixes {
+		if p == pre || strings.HasPrefix(p, pre) && (strings.HasSuffix(pre, "/") || p[len(pre)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanQuery accepts a raw query of visible ASCII without '#'; it is passed on
+// byte for byte (it cannot change the host the broker talks to).
+func cleanQuery(q string) bool {
+	for i := 0; i < len(q); i++ {
+		if c := q[i]; c <= ' ' || c >= 0x7f || c == '#' {
+			return false
+		}
+	}
+	return true
+}
