@@ -1,0 +1,238 @@
+// Command devserver serves the apisign demo on one port of 127.0.0.1:
+//
+//	/                     the static files of web/ (the demo page, apisign.mjs, apisign.wasm)
+//	/broker/              the broker (wasm/broker), configured for the sandbox
+//	/sandbox/             the provider emulators (cmd/devserver/sandbox)
+//	GET /site/caller-token  a 10-minute broker caller token, as an embedding site's backend mints it
+//	GET /site/config        the public settings the demo page needs (URLs, host name; no secret)
+//
+// The broker is built from the sandbox's Env plus APISIGN_ALLOWED_ORIGINS (this
+// server's origin) and a caller secret drawn at start, which only this process
+// knows. So the demo runs end to end with no real credentials, and the page
+// holds nothing long-lived, exactly as it would in production.
+//
+// Usage: go run ./cmd/devserver [-port N] [-web DIR]   (PORT in the environment
+// sets the default port; -port 0 picks a free one). Stop it with Ctrl-C.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/wasm/broker"
+)
+
+// callerTokenLifetime is how long a caller token from /site/caller-token lasts:
+// short, as the broker contract asks; the page fetches a new one when needed.
+const callerTokenLifetime = 10 * time.Minute
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "devserver:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses the flags, listens, prints the URL once listening and serves
+// until ctx ends (SIGINT/SIGTERM in main), then shuts down cleanly.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("devserver", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defPort := 8080
+	if p := os.Getenv("PORT"); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return errors.New("PORT is not a port number")
+		}
+		defPort = n
+	}
+	port := fs.Int("port", defPort, "port on 127.0.0.1 (0 picks a free one; default $PORT or 8080)")
+	web := fs.String("web", "web", "directory of the demo page and the built module")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return errors.New("unexpected arguments: " + strings.Join(fs.Args(), " "))
+	}
+	if *port < 0 || *port > 65535 {
+		return errors.New("port must be between 0 and 65535")
+	}
+	if st, err := os.Stat(*web); err != nil || !st.IsDir() {
+		return fmt.Errorf("web directory %q not found (run from the repository root, or pass -web)", *web)
+	}
+	if _, err := os.Stat(filepath.Join(*web, "apisign.wasm")); err != nil {
+		fmt.Fprintf(stderr, "devserver: %s has no apisign.wasm yet: run ./build.sh build\n", *web)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))
+	if err != nil {
+		return err
+	}
+	srv := newServer("http://"+ln.Addr().String(), *web, log.New(stderr, "devserver: ", 0))
+	fmt.Fprintf(stdout, "apisign demo: %s/\n", srv.origin)
+	return srv.serve(ctx, ln)
+}
+
+// server is the dev server's state: its origin, the sandbox and the caller
+// secret it shares with its broker (as an embedding site's backend would).
+type server struct {
+	origin  string
+	sandbox *sandbox.Sandbox
+	secret  []byte
+	handler http.Handler
+}
+
+// newServer builds the handler for a server reachable at origin
+// (http://127.0.0.1:port) serving webDir. Broker configuration problems are
+// logged, not fatal: the broker still serves the providers it could set up.
+func newServer(origin, webDir string, logger *log.Logger) *server {
+	sb := sandbox.New(sandbox.Options{BaseURL: origin + "/sandbox"})
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	s := &server{origin: origin, sandbox: sb, secret: []byte(hex.EncodeToString(secret))}
+
+	env := sb.Env()
+	env[broker.EnvCallerSecret] = string(s.secret)
+	origins := origin
+	if _, port, err := net.SplitHostPort(strings.TrimPrefix(origin, "http://")); err == nil {
+		origins += ",http://localhost:" + port // the same server, as a browser may name it
+	}
+	env[broker.EnvAllowedOrigins] = origins
+	// The sandbox is on this host: no proxy, whatever the environment says.
+	outbound := http.DefaultTransport.(*http.Transport).Clone()
+	outbound.Proxy = nil
+	b, err := broker.New(func(k string) string { return env[k] }, outbound, broker.WithLogger(logger.Printf))
+	if err != nil {
+		logger.Printf("broker configuration: %v", err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/broker/", http.StripPrefix("/broker", b))
+	mux.Handle("/sandbox/", http.StripPrefix("/sandbox", sb))
+	mux.HandleFunc("GET /site/caller-token", s.callerToken)
+	mux.HandleFunc("GET /site/config", s.config)
+	mux.Handle("/", static(webDir))
+	s.handler = mux
+	return s
+}
+
+// serve serves on ln until ctx ends, then shuts down, letting requests in
+// flight finish for a few seconds.
+func (s *server) serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := hs.Shutdown(shutdown)
+	if e := <-done; !errors.Is(e, http.ErrServerClosed) && err == nil {
+		err = e
+	}
+	return err
+}
+
+// callerToken plays the embedding site's backend: it mints a short-lived
+// caller token for the page. It sends no CORS headers, so only pages of this
+// origin can read it; a real site would also check its user's session here.
+func (s *server) callerToken(w http.ResponseWriter, r *http.Request) {
+	exp := time.Now().Add(callerTokenLifetime).Truncate(time.Second)
+	writeJSON(w, map[string]string{
+		"token":     broker.MintCallerToken(s.secret, exp),
+		"expiresAt": exp.UTC().Format(time.RFC3339),
+	})
+}
+
+// config answers the public settings of the demo page: where the broker and
+// the emulators are, the Keyfax host name (sent in every Bearer header anyway)
+// and a sample path per provider. Never a key, secret, password or token.
+func (s *server) config(w http.ResponseWriter, r *http.Request) {
+	env := s.sandbox.Env()
+	base := s.sandbox.BaseURL()
+	writeJSON(w, map[string]any{
+		"brokerUrl":  s.origin + "/broker",
+		"sandboxUrl": base,
+		"keyfax":     map[string]string{"baseUrl": env["KEYFAX_BASE_URL"], "hostName": env["KEYFAX_HOST_NAME"]},
+		"fortis":     map[string]string{"baseUrl": env["FORTIS_BASE_URL"], "samplePath": "/v2/transactions"},
+		"ansira":     map[string]string{"apiBaseUrl": base + "/ansira", "samplePath": "/api/v1/campaigns"},
+		"nfon":       map[string]string{"samplePath": "/api/customers/K1234/phone-books"},
+		"fonn":       map[string]string{"samplePath": "/api/v1/projects"},
+	})
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Write(append(b, '\n'))
+}
+
+// contentTypes pins the types the module's loading depends on: browsers refuse
+// a module script or WebAssembly.instantiateStreaming with any other type, and
+// the system MIME tables (which Go's mime package reads) vary and map .ts to
+// MPEG transport streams.
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8",
+	".js":   "text/javascript; charset=utf-8",
+	".mjs":  "text/javascript; charset=utf-8",
+	".wasm": "application/wasm",
+	".ts":   "text/plain; charset=utf-8",
+	".css":  "text/css; charset=utf-8",
+	".json": "application/json",
+	".map":  "application/json",
+	".svg":  "image/svg+xml",
+}
+
+// static serves dir (GET and HEAD only) with fixed content types, no caching
+// (the module is rebuilt often) and no directory listings.
+func static(dir string) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "GET" && r.Method != "HEAD" {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		p := path.Clean("/" + r.URL.Path)
+		if strings.HasSuffix(r.URL.Path, "/") { // a directory: its index.html or nothing
+			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p), "index.html")); err != nil {
+				http.NotFound(w, r)
+				return
+			}
+			p = path.Join(p, "index.html")
+		}
+		if ct, ok := contentTypes[path.Ext(p)]; ok {
+			w.Header().Set("Content-Type", ct)
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(w, r)
+	})
+}

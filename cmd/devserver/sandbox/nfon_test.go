@@ -1,0 +1,101 @@
+package sandbox
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/nfon"
+)
+
+// The POST body of the PROTOCOLS.md NFON vector.
+const nfonVectorBody = `{"data":[{"name":"displayName","value":"John Doe"},{"name":"displayNumber","value":"+49 (176) 12345678"}]}`
+
+func (h *harness) nfonSigned(secret, method, path, body string, at time.Time) *signers.Request {
+	h.t.Helper()
+	s, err := nfon.NewSigner(h.env["NFON_KEY_ID"], secret)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	req := &signers.Request{Method: method, URL: h.env["NFON_BASE_URL"] + path, Header: signers.Header{}}
+	if body != "" {
+		req.Body = []byte(body)
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if _, err := s.SignRequest(req, at); err != nil {
+		h.t.Fatal(err)
+	}
+	return req
+}
+
+func TestNFONPhoneBook(t *testing.T) {
+	h := start(t, Options{})
+	secret := h.env["NFON_SECRET"]
+	const books = "/api/customers/K1234/phone-books"
+
+	r := h.send(h.nfonSigned(secret, "GET", books, "", h.clk.Now()))
+	wantStatus(t, "list", r, 200)
+	if m := decode(t, r.Body); m["total"] != float64(2) {
+		t.Fatalf("seeded list: %s", r.Body)
+	}
+
+	r = h.send(h.nfonSigned(secret, "POST", books, nfonVectorBody, h.clk.Now()))
+	wantStatus(t, "create", r, 201)
+	href := decode(t, r.Body)["href"].(string)
+	if loc := r.Header.Get("Location"); loc != href || !strings.HasSuffix(href, books+"/3") {
+		t.Errorf("Location %q, href %q", loc, href)
+	}
+
+	// A query with an encoded space, as in the PROTOCOLS.md vector.
+	r = h.send(h.nfonSigned(secret, "GET", books+"?search=John%20Doe", "", h.clk.Now()))
+	wantStatus(t, "search", r, 200)
+	m := decode(t, r.Body)
+	if m["total"] != float64(1) || path(m["items"].([]any)[0], "href") != href {
+		t.Errorf("search: %s", r.Body)
+	}
+
+	r = h.send(h.nfonSigned(secret, "GET", books+"/3", "", h.clk.Now()))
+	wantStatus(t, "get entry", r, 200)
+	if !strings.Contains(string(r.Body), "+49 (176) 12345678") {
+		t.Errorf("entry: %s", r.Body)
+	}
+	wantStatus(t, "unknown entry", h.send(h.nfonSigned(secret, "GET", books+"/99", "", h.clk.Now())), 404)
+	wantStatus(t, "other customer has its own book", h.send(h.nfonSigned(secret, "GET", "/api/customers/K9/phone-books/3", "", h.clk.Now())), 404)
+	wantStatus(t, "unknown route", h.send(h.nfonSigned(secret, "GET", "/api/customers/K1234/devices", "", h.clk.Now())), 404)
+	wantStatus(t, "DELETE", h.send(h.nfonSigned(secret, "DELETE", books+"/3", "", h.clk.Now())), 405)
+	wantStatus(t, "create without displayName", h.send(h.nfonSigned(secret, "POST", books, `{"data":[]}`, h.clk.Now())), 400)
+}
+
+func TestNFONRefused(t *testing.T) {
+	h := start(t, Options{})
+	secret := h.env["NFON_SECRET"]
+	const books = "/api/customers/K1234/phone-books"
+
+	// The date window: 15 minutes either way.
+	wantStatus(t, "signed 14 min ago", h.send(h.nfonSigned(secret, "GET", books, "", t0.Add(-14*time.Minute))), 200)
+	wantStatus(t, "signed 16 min ago", h.send(h.nfonSigned(secret, "GET", books, "", t0.Add(-16*time.Minute))), 403)
+	wantStatus(t, "signed 16 min ahead", h.send(h.nfonSigned(secret, "GET", books, "", t0.Add(16*time.Minute))), 403)
+
+	cases := map[string]*signers.Request{
+		"wrong secret": h.nfonSigned("not-the-secret", "GET", books, "", t0),
+		"unsigned":     {Method: "GET", URL: h.env["NFON_BASE_URL"] + books},
+	}
+	r := h.nfonSigned(secret, "GET", books, "", t0)
+	r.URL = strings.Replace(r.URL, "K1234", "K1235", 1)
+	cases["other path than signed"] = r
+	r = h.nfonSigned(secret, "POST", books, nfonVectorBody, t0)
+	r.Body = []byte(strings.Replace(nfonVectorBody, "John", "Jane", 1))
+	cases["body changed after signing"] = r
+	r = h.nfonSigned(secret, "GET", books, "", t0)
+	r.Header.Set("x-nfon-date", "Mon, 02 Mar 2026 10:00:01 GMT")
+	cases["date changed after signing"] = r
+	r = h.nfonSigned(secret, "GET", books, "", t0)
+	r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), h.env["NFON_KEY_ID"], "3697ad86-fa77-4b25-9373-02dce48530ff", 1))
+	cases["unknown key id"] = r
+	for name, req := range cases {
+		if resp := h.send(req); resp.Status != 403 {
+			t.Errorf("%s: status %d, want 403: %s", name, resp.Status, resp.Body)
+		}
+	}
+}
