@@ -7,4 +7,4 @@ require (
 	golang.org/x/oauth2 v0.30.0
 )
 
-require honnef.co/go/js/dom/v2 v2.0.0-20250304181735-b5e52f05e89d // indirect
+require honnef.co/go/js/dom/v2 v2.0.0-20250304181735-b5e52f05e89d

@@ -1,0 +1,622 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"math"
+	"net/url"
+	"strconv"
+	"strings"
+	"syscall/js"
+	"time"
+
+	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/ansira"
+	"github.com/apisign/apisign/signers/fortis"
+	"github.com/apisign/apisign/signers/retry"
+	"github.com/apisign/apisign/signers/token"
+)
+
+// The client objects of the JS API hold an id; the Go state lives here until
+// client.close() (or the JS object's finalizer) frees it.
+var (
+	clients    = map[int]any{}
+	nextClient = 1
+)
+
+func register(c any) int {
+	id := nextClient
+	nextClient++
+	clients[id] = c
+	return id
+}
+
+func freeClient(args js.Value) (any, error) {
+	if id := args.Index(0); id.Type() == js.TypeNumber {
+		delete(clients, id.Int())
+	}
+	return nil, nil
+}
+
+// clientOf returns the client args[0] names, of type T.
+func clientOf[T any](args js.Value) (T, error) {
+	var zero T
+	id := args.Index(0)
+	if id.Type() != js.TypeNumber {
+		return zero, signers.E(signers.CodeInput, "apisign", "not a client")
+	}
+	c, ok := clients[id.Int()].(T)
+	if !ok {
+		return zero, signers.E(signers.CodeInput, "apisign", "client was closed")
+	}
+	return c, nil
+}
+
+// str reads an optional string member of a config object ("" when absent).
+func str(o js.Value, name string) (string, error) {
+	v := o.Get(name)
+	switch v.Type() {
+	case js.TypeUndefined, js.TypeNull:
+		return "", nil
+	case js.TypeString:
+		return v.String(), nil
+	}
+	return "", signers.E(signers.CodeInput, "apisign", name+" must be a string")
+}
+
+// fn reads a required function member of a config object.
+func fn(o js.Value, name string) (js.Value, error) {
+	v := o.Get(name)
+	if v.Type() != js.TypeFunction {
+		return js.Value{}, signers.E(signers.CodeInput, "apisign", name+" must be a function")
+	}
+	return v, nil
+}
+
+// millis reads a duration in milliseconds; undefined means def.
+func millis(v js.Value, def time.Duration) (time.Duration, error) {
+	switch v.Type() {
+	case js.TypeUndefined, js.TypeNull:
+		return def, nil
+	case js.TypeNumber:
+		f := v.Float()
+		if !math.IsNaN(f) && f >= 0 && f <= 24*3600*1000 {
+			return time.Duration(f * float64(time.Millisecond)), nil
+		}
+	}
+	return 0, signers.E(signers.CodeInput, "apisign", "a duration must be a number of milliseconds between 0 and 24 h")
+}
+
+// checkBase accepts an absolute http(s) URL without credentials, query or
+// fragment and returns it without a trailing slash.
+func checkBase(op, name, raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?# \t\r\n") {
+		return "", signers.E(signers.CodeInput, op, name+" must be an absolute http(s) URL without query or fragment")
+	}
+	return strings.TrimRight(raw, "/"), nil
+}
+
+// checkPath accepts a path (with an optional query) that starts with one "/":
+// appended to a base URL it can never reach another host.
+func checkPath(op, p string) error {
+	if p == "" || p[0] != '/' || len(p) > 8192 {
+		return signers.E(signers.CodeInput, op, "path must start with / (and be at most 8 KiB)")
+	}
+	for i := 0; i < len(p); i++ {
+		if c := p[i]; c < 0x20 || c == 0x7f || c == '#' {
+			return signers.E(signers.CodeInput, op, "path contains a control character or #")
+		}
+	}
+	return nil
+}
+
+// httpClient sends requests over fetch with the retry policy (429 / 503).
+type httpClient struct {
+	doer   *fetchDoer
+	policy retry.Policy
+}
+
+// newHTTP reads the fetch function and the retry options of a client config:
+// retry: { retries, baseMs, capMs, maxAfterMs }, retries 0 meaning none.
+func newHTTP(cfg js.Value) (httpClient, error) {
+	f, err := fn(cfg, "fetch")
+	if err != nil {
+		return httpClient{}, err
+	}
+	p := retry.Policy{Clock: skew}
+	if r := cfg.Get("retry"); r.Type() == js.TypeObject {
+		if n := r.Get("retries"); n.Type() == js.TypeNumber {
+			switch k := n.Float(); {
+			case k == 0:
+				p.Retries = -1
+			case k > 0 && k <= 10 && k == math.Trunc(k):
+				p.Retries = int(k)
+			default:
+				return httpClient{}, signers.E(signers.CodeInput, "apisign", "retry.retries must be a whole number 0..10")
+			}
+		}
+		for _, d := range []struct {
+			name string
+			to   *time.Duration
+		}{{"baseMs", &p.Base}, {"capMs", &p.Cap}, {"maxAfterMs", &p.MaxAfter}} {
+			if *d.to, err = millis(r.Get(d.name), 0); err != nil {
+				return httpClient{}, err
+			}
+		}
+	}
+	return httpClient{doer: &fetchDoer{fetch: f, skew: skew}, policy: p}, nil
+}
+
+func (h httpClient) send(ctx context.Context, req *signers.Request) (*signers.Response, error) {
+	return retry.Do(ctx, h.policy, h.doer, req)
+}
+
+// apiRequest is what client.request(method, path, body, options) sends.
+type apiRequest struct {
+	method, path string
+	body         []byte
+	header       signers.Header
+}
+
+// readRequest reads [id, method, path, body, headers, contentType]: JS has
+// already turned the body into a string or a Uint8Array and checked types.
+func readRequest(op string, args js.Value) (apiRequest, error) {
+	var r apiRequest
+	m, p := args.Index(1), args.Index(2)
+	if m.Type() != js.TypeString || p.Type() != js.TypeString {
+		return r, signers.E(signers.CodeInput, op, "method and path must be strings")
+	}
+	r.method = strings.ToUpper(m.String())
+	if !httpToken(r.method) {
+		return r, signers.E(signers.CodeInput, op, "method is not an HTTP method name")
+	}
+	r.path = p.String()
+	if err := checkPath(op, r.path); err != nil {
+		return r, err
+	}
+	switch b := args.Index(3); b.Type() {
+	case js.TypeUndefined, js.TypeNull:
+	case js.TypeString:
+		r.body = []byte(b.String())
+	case js.TypeObject:
+		var err error
+		if r.body, err = bytesFromJS(b); err != nil {
+			return r, signers.E(signers.CodeInput, op, "body larger than 64 MiB")
+		}
+	default:
+		return r, signers.E(signers.CodeInput, op, "body must be a string, bytes or a JSON value")
+	}
+	r.header = signers.Header{}
+	if h := args.Index(4); h.Type() == js.TypeObject {
+		keys := jsObject.Call("keys", h)
+		for i, n := 0, keys.Length(); i < n; i++ {
+			k := keys.Index(i).String()
+			v := h.Get(k)
+			if v.Type() != js.TypeString || !httpToken(k) {
+				return r, signers.E(signers.CodeInput, op, "headers must map header names to strings")
+			}
+			r.header.Set(k, v.String())
+		}
+	}
+	if ct := args.Index(5); ct.Type() == js.TypeString && ct.String() != "" {
+		r.header.Set("Content-Type", ct.String())
+	}
+	return r, nil
+}
+
+func httpToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// httpFailure is the E_HTTP error for an answer the flow cannot use; the JS
+// error carries the status and the answer's data.
+func httpFailure(code signers.Code, op string, req *signers.Request, resp *signers.Response) error {
+	path := req.URL
+	if u, err := url.Parse(req.URL); err == nil {
+		path = u.Path // never the query: it may hold a credential
+	}
+	return &respError{err: &signers.Error{Code: code, Op: op, Status: resp.Status,
+		Msg: req.Method + " " + path + " answered " + strconv.Itoa(resp.Status)}, resp: resp}
+}
+
+// finish answers { status, headers, data } for a 2xx answer, else E_HTTP.
+func finish(op string, req *signers.Request, resp *signers.Response) (any, error) {
+	if resp.Status < 200 || resp.Status > 299 {
+		return nil, httpFailure(signers.CodeHTTP, op, req, resp)
+	}
+	return responseValue(resp), nil
+}
+
+func (r apiRequest) to(base string) *signers.Request {
+	h := r.header.Clone()
+	if h.Get("Accept") == "" {
+		h["Accept"] = "application/json"
+	}
+	return &signers.Request{Method: r.method, URL: base + r.path, Header: h, Body: r.body}
+}
+
+// callToken calls a token function of the config (getToken, callerToken) with
+// an AbortSignal tied to ctx and waits for its answer. JS wraps the caller's
+// function so that it always returns a promise.
+func callToken(ctx context.Context, op string, f js.Value) (js.Value, error) {
+	signal, stop := abortSignal(ctx)
+	defer stop()
+	var p js.Value
+	if err := jsTry(signers.CodeTokenExpired, op, "the token function threw", func() { p = f.Invoke(signal) }); err != nil {
+		return js.Value{}, err
+	}
+	v, err := await(ctx, p)
+	if err != nil {
+		if ctx.Err() != nil {
+			return js.Value{}, signers.Wrap(signers.CodeAborted, op, ctx.Err())
+		}
+		return js.Value{}, wrapRejection(signers.CodeTokenExpired, op, "the token function failed", err)
+	}
+	return v, nil
+}
+
+// expiresIn reads a lifetime in seconds (a number or a string of digits) from
+// member name of o; ok=false when it is absent or not usable.
+func expiresIn(o js.Value, name string) (time.Duration, bool) {
+	v := o.Get(name)
+	var f float64
+	switch v.Type() {
+	case js.TypeNumber:
+		f = v.Float()
+	case js.TypeString:
+		n, err := strconv.ParseFloat(v.String(), 64)
+		if err != nil {
+			return 0, false
+		}
+		f = n
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || f <= 0 || f > 1e9 {
+		return 0, false
+	}
+	return time.Duration(f * float64(time.Second)), true
+}
+
+// ---- Fortis: a session token from the broker --------------------------------
+
+// fortisClient calls the Fortis API with a session token that the broker opened
+// (POST /fortis/session, through the caller's getToken). Fortis ends a session
+// after 15 idle minutes and every successful request restarts them: the core's
+// fortis.Session keeps that clock, reopens ahead of the expiry, and a 401 gets
+// one fresh session and one retry.
+type fortisClient struct {
+	http        httpClient
+	base        string
+	developerID string // from the config or the latest getToken answer
+	sess        *fortis.Session
+	getToken    js.Value
+	closeToken  js.Value // optional: closes a session through the broker
+}
+
+func newFortisClient(args js.Value) (any, error) {
+	const op = "fortis.client"
+	cfg := args.Index(0)
+	raw, err := str(cfg, "baseUrl")
+	if err != nil {
+		return nil, err
+	}
+	c := &fortisClient{}
+	if c.base, err = checkBase(op, "baseUrl", raw); err != nil {
+		return nil, err
+	}
+	if c.getToken, err = fn(cfg, "getToken"); err != nil {
+		return nil, err
+	}
+	if ct := cfg.Get("closeToken"); ct.Type() == js.TypeFunction {
+		c.closeToken = ct
+	}
+	if c.developerID, err = str(cfg, "developerId"); err != nil {
+		return nil, err
+	}
+	if c.http, err = newHTTP(cfg); err != nil {
+		return nil, err
+	}
+	c.sess, err = fortis.NewSession(fortis.SessionConfig{Clock: skew, Open: c.open, Close: c.close})
+	if err != nil {
+		return nil, err
+	}
+	return register(c), nil
+}
+
+// open asks the caller's getToken (the broker) for a freshly opened session:
+// { token, developerId, expiresIn } or the token string.
+func (c *fortisClient) open(ctx context.Context, _ token.Token) (token.Token, error) {
+	const op = "fortis.getToken"
+	v, err := callToken(ctx, op, c.getToken)
+	if err != nil {
+		return token.Token{}, err
+	}
+	var t token.Token
+	switch v.Type() {
+	case js.TypeString:
+		t.Value = v.String()
+	case js.TypeObject:
+		if tv := v.Get("token"); tv.Type() == js.TypeString {
+			t.Value = tv.String()
+		}
+		if d := v.Get("developerId"); d.Type() == js.TypeString && d.String() != "" {
+			c.developerID = d.String()
+		}
+		if d, ok := expiresIn(v, "expiresIn"); ok {
+			t.Expiry = skew.Now().Add(d)
+		}
+	}
+	if t.Value == "" {
+		return token.Token{}, signers.E(signers.CodeToken, op, "getToken must resolve to {token, developerId} or a token string")
+	}
+	return t, nil
+}
+
+// close ends a session: through the caller's closeToken when given (the
+// broker's DELETE /fortis/session/{token}), else DELETE /v2/token/{token} at
+// Fortis with the token itself.
+func (c *fortisClient) close(ctx context.Context, t token.Token) error {
+	if !c.closeToken.IsUndefined() && c.closeToken.Type() == js.TypeFunction {
+		signal, stop := abortSignal(ctx)
+		defer stop()
+		var p js.Value
+		if err := jsTry(signers.CodeNetwork, "fortis.close", "closeToken threw", func() { p = c.closeToken.Invoke(t.Value, signal) }); err != nil {
+			return err
+		}
+		_, err := await(ctx, p)
+		return err
+	}
+	req, err := fortis.CloseRequest(c.base, c.developerID, t.Value)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.send(ctx, req)
+	if err != nil {
+		return err
+	}
+	if resp.Status != 200 && resp.Status != 204 && resp.Status != 404 {
+		return httpFailure(signers.CodeHTTP, "fortis.close", req, resp)
+	}
+	return nil
+}
+
+func fortisRequest(ctx context.Context, args js.Value) (any, error) {
+	const op = "fortis.request"
+	c, err := clientOf[*fortisClient](args)
+	if err != nil {
+		return nil, err
+	}
+	r, err := readRequest(op, args)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := c.sess.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req := r.to(c.base)
+		req.Header.Set(fortis.HeaderAccessToken, tok.Value)
+		if c.developerID != "" {
+			req.Header.Set(fortis.HeaderDeveloperID, c.developerID)
+		}
+		resp, err := c.http.send(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.Status == 401 {
+			c.sess.Invalidate(tok)
+			if attempt == 0 {
+				continue
+			}
+			return nil, httpFailure(signers.CodeTokenExpired, op, req, resp)
+		}
+		if resp.Status >= 200 && resp.Status <= 299 {
+			c.sess.TouchToken(tok)
+		}
+		return finish(op, req, resp)
+	}
+}
+
+func fortisClose(ctx context.Context, args js.Value) (any, error) {
+	c, err := clientOf[*fortisClient](args)
+	if err != nil {
+		return nil, err
+	}
+	return nil, c.sess.Close(ctx)
+}
+
+// ---- Ansira: an access token from the broker ---------------------------------
+
+// ansiraClient calls the Ansira API with an access token that the broker got
+// (POST /ansira/token, through the caller's getToken): Bearer, cached until
+// expires_in minus a minute; a 401 or 403 gets one fresh token and one retry
+// (a new token invalidates the old ones, so never a loop).
+type ansiraClient struct {
+	http     httpClient
+	base     string
+	tokens   *ansira.TokenSource
+	getToken js.Value
+}
+
+func newAnsiraClient(args js.Value) (any, error) {
+	const op = "ansira.client"
+	cfg := args.Index(0)
+	raw, err := str(cfg, "baseUrl")
+	if err != nil {
+		return nil, err
+	}
+	c := &ansiraClient{}
+	if c.base, err = checkBase(op, "baseUrl", raw); err != nil {
+		return nil, err
+	}
+	if c.getToken, err = fn(cfg, "getToken"); err != nil {
+		return nil, err
+	}
+	if c.http, err = newHTTP(cfg); err != nil {
+		return nil, err
+	}
+	if c.tokens, err = ansira.NewTokenSource(ansira.Config{Fetch: c.fetch, Clock: skew}); err != nil {
+		return nil, err
+	}
+	return register(c), nil
+}
+
+// fetch reads the broker's answer { access_token, expires_in, … } (or a token
+// string, which is then used until refused).
+func (c *ansiraClient) fetch(ctx context.Context, _ token.Token) (token.Token, error) {
+	const op = "ansira.getToken"
+	v, err := callToken(ctx, op, c.getToken)
+	if err != nil {
+		return token.Token{}, err
+	}
+	var t token.Token
+	switch v.Type() {
+	case js.TypeString:
+		t.Value = v.String()
+	case js.TypeObject:
+		if tv := v.Get("access_token"); tv.Type() == js.TypeString {
+			t.Value = tv.String()
+		}
+		if d, ok := expiresIn(v, "expires_in"); ok {
+			t.Expiry = skew.Now().Add(d)
+		}
+	}
+	if _, err := ansira.Bearer(t.Value); err != nil {
+		return token.Token{}, signers.E(signers.CodeToken, op, "getToken must resolve to {access_token, expires_in} or a token string")
+	}
+	return t, nil
+}
+
+func ansiraRequest(ctx context.Context, args js.Value) (any, error) {
+	const op = "ansira.request"
+	c, err := clientOf[*ansiraClient](args)
+	if err != nil {
+		return nil, err
+	}
+	r, err := readRequest(op, args)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err := c.tokens.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		auth, err := ansira.Bearer(tok.Value)
+		if err != nil {
+			return nil, err
+		}
+		req := r.to(c.base)
+		req.Header.Set("Authorization", auth)
+		resp, err := c.http.send(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		if resp.Status == 401 || resp.Status == 403 {
+			c.tokens.Invalidate(tok)
+			if attempt == 0 {
+				continue
+			}
+			code := signers.CodeHTTP // 403 with a fresh token: the scope, not the token
+			if resp.Status == 401 {
+				code = signers.CodeTokenExpired
+			}
+			return nil, httpFailure(code, op, req, resp)
+		}
+		return finish(op, req, resp)
+	}
+}
+
+// ---- Fonn and NFON: through the broker's forwarding routes -------------------
+
+// brokerClient calls Fonn or NFON through the broker, which adds the secret
+// credentials (Fonn's subscription key and token, NFON's signature): requests go
+// to {brokerUrl}/fonn/… or {brokerUrl}/nfon/… with X-Apisign-Caller, the
+// short-lived caller token the embedding site minted.
+type brokerClient struct {
+	http        httpClient
+	base        string // broker URL + "/fonn" or "/nfon"
+	callerToken js.Value
+	impersonate string // Fonn: impersonatedUserExternalId, unless a request sets its own
+}
+
+func newBrokerClient(args js.Value, prefix string) (any, error) {
+	op := prefix[1:] + ".client"
+	cfg := args.Index(0)
+	raw, err := str(cfg, "brokerUrl")
+	if err != nil {
+		return nil, err
+	}
+	c := &brokerClient{}
+	if c.base, err = checkBase(op, "brokerUrl", raw); err != nil {
+		return nil, err
+	}
+	c.base += prefix
+	if c.callerToken, err = fn(cfg, "callerToken"); err != nil {
+		return nil, err
+	}
+	if prefix == "/fonn" {
+		if c.impersonate, err = str(cfg, "impersonatedUserExternalId"); err != nil {
+			return nil, err
+		}
+	}
+	if c.http, err = newHTTP(cfg); err != nil {
+		return nil, err
+	}
+	return register(c), nil
+}
+
+func brokerRequest(ctx context.Context, args js.Value) (any, error) {
+	const op = "broker.request"
+	c, err := clientOf[*brokerClient](args)
+	if err != nil {
+		return nil, err
+	}
+	r, err := readRequest(op, args)
+	if err != nil {
+		return nil, err
+	}
+	v, err := callToken(ctx, "broker.callerToken", c.callerToken)
+	if err != nil {
+		return nil, err
+	}
+	if v.Type() != js.TypeString || !printableASCII(v.String()) {
+		return nil, signers.E(signers.CodeToken, op, "callerToken must be (or resolve to) a non-empty ASCII string")
+	}
+	req := r.to(c.base)
+	req.Header.Set("X-Apisign-Caller", v.String())
+	if c.impersonate != "" && req.Header.Get("impersonatedUserExternalId") == "" {
+		req.Header.Set("impersonatedUserExternalId", c.impersonate)
+	}
+	resp, err := c.http.send(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return finish(op, req, resp)
+}
+
+func printableASCII(s string) bool {
+	if s == "" || len(s) > 4096 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
