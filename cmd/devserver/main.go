@@ -11,8 +11,10 @@
 // knows. So the demo runs end to end with no real credentials, and the page
 // holds nothing long-lived, exactly as it would in production.
 //
-// Usage: go run ./cmd/devserver [-port N] [-web DIR]   (PORT in the environment
-// sets the default port; -port 0 picks a free one). Stop it with Ctrl-C.
+// Usage: go run ./cmd/devserver [-port N] [-web DIR] [-secrets-out FILE]   (PORT
+// in the environment sets the default port; -port 0 picks a free one;
+// -secrets-out is for the leak-scan test, which must know every secret the
+// broker holds to prove that none reaches the page). Stop it with Ctrl-C.
 package main
 
 import (
@@ -68,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	port := fs.Int("port", defPort, "port on 127.0.0.1 (0 picks a free one; default $PORT or 8080)")
 	web := fs.String("web", "web", "directory of the demo page and the built module")
+	secretsOut := fs.String("secrets-out", "", "write the broker's environment (every secret it holds) as JSON to this file, mode 0600, for the leak-scan test; never served")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -88,6 +91,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	srv := newServer("http://"+ln.Addr().String(), *web, log.New(stderr, "devserver: ", 0))
+	if *secretsOut != "" {
+		b, _ := json.Marshal(srv.env)
+		if err := os.WriteFile(*secretsOut, b, 0o600); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	fmt.Fprintf(stdout, "apisign demo: %s/\n", srv.origin)
 	return srv.serve(ctx, ln)
 }
@@ -98,6 +108,7 @@ type server struct {
 	origin  string
 	sandbox *sandbox.Sandbox
 	secret  []byte
+	env     map[string]string // the broker's environment: secrets, never served
 	handler http.Handler
 }
 
@@ -117,6 +128,7 @@ func newServer(origin, webDir string, logger *log.Logger) *server {
 		origins += ",http://localhost:" + port // the same server, as a browser may name it
 	}
 	env[broker.EnvAllowedOrigins] = origins
+	s.env = env
 	// The sandbox is on this host: no proxy, whatever the environment says.
 	outbound := http.DefaultTransport.(*http.Transport).Clone()
 	outbound.Proxy = nil

@@ -292,7 +292,8 @@ func TestRun(t *testing.T) {
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"-port", "0", "-web", dir}, pw, io.Discard) }()
+	secrets := filepath.Join(t.TempDir(), "secrets.json")
+	go func() { done <- run(ctx, []string{"-port", "0", "-web", dir, "-secrets-out", secrets}, pw, io.Discard) }()
 	lines := make(chan string, 1)
 	go func() {
 		l, _ := bufio.NewReader(pr).ReadString('\n')
@@ -312,6 +313,19 @@ func TestRun(t *testing.T) {
 	}
 	if a := get(t, "GET", url, nil, ""); a.status != 200 || !strings.Contains(string(a.body), "apisign demo") {
 		t.Errorf("GET %s: %d", url, a.status)
+	}
+	// -secrets-out: the broker's whole environment, readable by the owner only.
+	var env map[string]string
+	if b, err := os.ReadFile(secrets); err != nil || json.Unmarshal(b, &env) != nil {
+		t.Fatalf("secrets file: %v", err)
+	}
+	for _, k := range []string{"NFON_SECRET", "KEYFAX_SIGNING_KEY", "APISIGN_CALLER_SECRET", "FONN_SUBSCRIPTION_KEY"} {
+		if len(env[k]) < 8 {
+			t.Errorf("secrets file lacks %s", k)
+		}
+	}
+	if st, err := os.Stat(secrets); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("secrets file mode: %v", st.Mode())
 	}
 	cancel()
 	select {
