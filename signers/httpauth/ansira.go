@@ -2,7 +2,6 @@ package httpauth
 
 import (
 	"context"
-	"io"
 	"net/http"
 
 	"golang.org/x/oauth2"
@@ -11,13 +10,6 @@ import (
 	"github.com/apisign/apisign/signers/ansira"
 	"github.com/apisign/apisign/signers/token"
 )
-
-// RefreshableSource is a token.Source whose token can be dropped after the
-// server refused it: *ansira.TokenSource and *token.Cache are.
-type RefreshableSource interface {
-	token.Source
-	Invalidate(t token.Token)
-}
 
 // Ansira is a RoundTripper that sends `Authorization: Bearer <access_token>` with
 // a token from Source. Ansira answers 403 when the token expired (or lacks the
@@ -35,43 +27,17 @@ type Ansira struct {
 }
 
 func (t *Ansira) RoundTrip(r *http.Request) (*http.Response, error) {
-	const op = "httpauth.Ansira"
 	if t.Source == nil {
-		return nil, signers.E(signers.CodeConfig, op, "no token source")
+		return nil, signers.E(signers.CodeConfig, "httpauth.Ansira", "no token source")
 	}
-	req, body, err := Prepare(r)
-	if err != nil {
-		return nil, err
-	}
-	ctx := req.Context()
-	tok, err := t.Source.Token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := t.send(req, body, tok)
-	if err != nil || resp.StatusCode != http.StatusForbidden {
-		return resp, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	t.Source.Invalidate(tok)
-	if tok, err = t.Source.Token(ctx); err != nil {
-		return nil, err
-	}
-	return t.send(req, body, tok)
-}
-
-func (t *Ansira) send(req *http.Request, body []byte, tok token.Token) (*http.Response, error) {
-	auth, err := ansira.Bearer(tok.Value)
-	if err != nil {
-		return nil, err
-	}
-	c := req.Clone(req.Context())
-	if body != nil {
-		setBody(c, body)
-	}
-	c.Header.Set("Authorization", auth)
-	return base(t.Base).RoundTrip(c)
+	return sendWithToken(r, t.Source, http.StatusForbidden, t.Base, func(c *http.Request, tok token.Token) error {
+		auth, err := ansira.Bearer(tok.Value)
+		if err != nil {
+			return err
+		}
+		c.Header.Set("Authorization", auth)
+		return nil
+	})
 }
 
 // OAuth2TokenSource adapts a token.Source (e.g. *ansira.TokenSource) to

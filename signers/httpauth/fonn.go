@@ -1,7 +1,6 @@
 package httpauth
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/apisign/apisign/signers/fonn"
@@ -29,11 +28,6 @@ type Fonn struct {
 	Base        http.RoundTripper // nil means http.DefaultTransport
 }
 
-// invalidator is the part of *token.Cache that drops a refused token.
-type invalidator interface {
-	Invalidate(t token.Token)
-}
-
 func (t *Fonn) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.Token == nil {
 		c := r.Clone(r.Context())
@@ -42,46 +36,20 @@ func (t *Fonn) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 		return base(t.Base).RoundTrip(c)
 	}
-	inv, canRetry := t.Token.(invalidator)
-	var req *http.Request
-	var body []byte
-	if canRetry {
-		var err error
-		if req, body, err = Prepare(r); err != nil {
-			return nil, err
-		}
-	} else {
-		req = r.Clone(r.Context())
+	src, _ := t.Token.(RefreshableSource)
+	refused := http.StatusUnauthorized
+	if src == nil {
+		src, refused = onceSource{t.Token}, 0 // nothing to drop: send once
 	}
-	ctx := req.Context()
-	tok, err := t.Token.Token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := t.send(req, body, tok)
-	if err != nil || !canRetry || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	inv.Invalidate(tok)
-	if tok, err = t.Token.Token(ctx); err != nil {
-		return nil, err
-	}
-	return t.send(req, body, tok)
+	return sendWithToken(r, src, refused, t.Base, func(c *http.Request, tok token.Token) error {
+		return t.apply(c, tok.Value)
+	})
 }
 
-// send sends a copy of req with the headers for tok, its body (when read) replayed.
-func (t *Fonn) send(req *http.Request, body []byte, tok token.Token) (*http.Response, error) {
-	c := req.Clone(req.Context())
-	if body != nil {
-		setBody(c, body)
-	}
-	if err := t.apply(c, tok.Value); err != nil {
-		return nil, err
-	}
-	return base(t.Base).RoundTrip(c)
-}
+// onceSource is a token.Source that cannot drop its token.
+type onceSource struct{ token.Source }
+
+func (onceSource) Invalidate(token.Token) {}
 
 // apply sets the Fonn headers with the given access token on a request this
 // package owns.

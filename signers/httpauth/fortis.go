@@ -1,7 +1,6 @@
 package httpauth
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 
@@ -92,50 +91,26 @@ func (t *FortisToken) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.Session == nil {
 		return nil, signers.E(signers.CodeConfig, op, "no session")
 	}
-	req, body, err := Prepare(r)
-	if err != nil {
-		return nil, err
-	}
-	ctx := req.Context()
-	tok, err := t.Session.Token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := t.send(req, body, tok)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	t.Session.Invalidate(tok)
-	if tok, err = t.Session.Token(ctx); err != nil {
-		return nil, err
-	}
-	return t.send(req, body, tok)
-}
-
-// send sends a copy of req carrying tok and touches the session on success.
-func (t *FortisToken) send(req *http.Request, body []byte, tok token.Token) (*http.Response, error) {
-	c := req.Clone(req.Context())
-	if body != nil {
-		setBody(c, body)
-	}
-	if t.Query {
-		q, err := t.Session.AuthQuery(tok)
-		if err != nil {
-			return nil, err
+	var used token.Token
+	resp, err := sendWithToken(r, t.Session, http.StatusUnauthorized, t.Base, func(c *http.Request, tok token.Token) error {
+		used = tok
+		if t.Query {
+			q, err := t.Session.AuthQuery(tok)
+			if err != nil {
+				return err
+			}
+			applyFortis(c, nil, q)
+			return nil
 		}
-		applyFortis(c, nil, q)
-	} else {
 		h, err := t.Session.AuthHeader(tok)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		applyFortis(c, h, nil)
-	}
-	resp, err := base(t.Base).RoundTrip(c)
+		return nil
+	})
 	if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 400 {
-		t.Session.TouchToken(tok)
+		t.Session.TouchToken(used) // every successful request restarts the idle expiry
 	}
 	return resp, err
 }

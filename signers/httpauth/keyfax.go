@@ -1,7 +1,6 @@
 package httpauth
 
 import (
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -131,38 +130,12 @@ func (t *KeyfaxBearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	if host == "" {
 		return nil, signers.E(signers.CodeConfig, op, "no host name")
 	}
-	req, body, err := Prepare(r)
-	if err != nil {
-		return nil, err
-	}
-	ctx := req.Context()
-	tok, err := t.Source.Token(ctx)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := t.send(req, body, host, tok)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
-		return resp, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	t.Source.Invalidate(tok)
-	if tok, err = t.Source.Token(ctx); err != nil {
-		return nil, err
-	}
-	return t.send(req, body, host, tok)
-}
-
-// send sends a copy of req with the Bearer for tok, its body replayed.
-func (t *KeyfaxBearer) send(req *http.Request, body []byte, host string, tok token.Token) (*http.Response, error) {
-	auth, err := keyfax.Bearer(host, tok.Value)
-	if err != nil {
-		return nil, err
-	}
-	c := req.Clone(req.Context())
-	if body != nil {
-		setBody(c, body)
-	}
-	c.Header.Set("Authorization", auth)
-	return base(t.Base).RoundTrip(c)
+	return sendWithToken(r, t.Source, http.StatusUnauthorized, t.Base, func(c *http.Request, tok token.Token) error {
+		auth, err := keyfax.Bearer(host, tok.Value)
+		if err != nil {
+			return err
+		}
+		c.Header.Set("Authorization", auth)
+		return nil
+	})
 }
