@@ -13,7 +13,7 @@ import (
 
 // nfonEmu emulates a corner of the NFON Service Portal API (mounted at /nfon):
 //
-//	GET  /api/customers/{id}/phone-books[?search=]   the customer's phone book entries
+//	GET  /api/customers/{id}/phone-books[?search=]   the customer's phone book entries (HEAD too)
 //	POST /api/customers/{id}/phone-books             add an entry: {"data":[{"name","value"}...]} -> 201
 //	GET  /api/customers/{id}/phone-books/{entry}     one entry, 404 if unknown
 //
@@ -89,8 +89,8 @@ func (n *nfonEmu) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	customer := seg[2]
 	if len(seg) == 5 {
-		if r.Method != "GET" {
-			w.Header().Set("Allow", "GET")
+		if r.Method != "GET" && r.Method != "HEAD" {
+			w.Header().Set("Allow", "GET, HEAD")
 			nfonError(w, http.StatusMethodNotAllowed, "method not allowed")
 			return
 		}
@@ -98,12 +98,12 @@ func (n *nfonEmu) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.Method {
-	case "GET":
+	case "GET", "HEAD": // HEAD as GET (RFC 9110 9.1); net/http drops the body
 		n.list(w, r, customer)
 	case "POST":
 		n.create(w, r, customer, body)
 	default:
-		w.Header().Set("Allow", "GET, POST")
+		w.Header().Set("Allow", "GET, HEAD, POST")
 		nfonError(w, http.StatusMethodNotAllowed, "method not allowed")
 	}
 }

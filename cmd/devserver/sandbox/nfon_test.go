@@ -64,6 +64,13 @@ func TestNFONPhoneBook(t *testing.T) {
 	wantStatus(t, "other customer has its own book", h.send(h.nfonSigned(secret, "GET", "/api/customers/K9/phone-books/3", "", h.clk.Now())), 404)
 	wantStatus(t, "unknown route", h.send(h.nfonSigned(secret, "GET", "/api/customers/K1234/devices", "", h.clk.Now())), 404)
 	wantStatus(t, "DELETE", h.send(h.nfonSigned(secret, "DELETE", books+"/3", "", h.clk.Now())), 405)
+	// HEAD is GET without the body (RFC 9110 9.1).
+	r = h.send(h.nfonSigned(secret, "HEAD", books, "", h.clk.Now()))
+	wantStatus(t, "HEAD list", r, 200)
+	if len(r.Body) != 0 {
+		t.Errorf("HEAD answered a body: %s", r.Body)
+	}
+	wantStatus(t, "HEAD entry", h.send(h.nfonSigned(secret, "HEAD", books+"/3", "", h.clk.Now())), 200)
 	wantStatus(t, "create without displayName", h.send(h.nfonSigned(secret, "POST", books, `{"data":[]}`, h.clk.Now())), 400)
 }
 

@@ -5,13 +5,14 @@ package main
 // TestWorkerInWorkerd runs the broker for real: it builds the Worker (the JS
 // shim from workers-assets-gen, the Go module for GOOS=js), starts it in
 // workerd (the Workers runtime, from npm) on 127.0.0.1 with test secrets, and
-// drives it over HTTP against emulated providers that check every signature
-// with the core's verifiers and an independent recomputation.
+// drives it over HTTP against the dev server's provider emulators
+// (cmd/devserver/sandbox), which check every signature with the core's
+// verifiers. (The broker package's own tests also recompute the Keyfax and
+// NFON signatures independently; the Worker runs that same Go code.)
 
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -30,9 +31,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/cmd/devserver/sandbox"
 	"github.com/apisign/apisign/signers/keyfax"
 	"github.com/apisign/apisign/wasm/broker"
-	"github.com/apisign/apisign/wasm/broker/internal/fakeup"
 )
 
 // compatibilityDate matches wrangler.jsonc.
@@ -54,16 +55,20 @@ func TestWorkerInWorkerd(t *testing.T) {
 	dir := t.TempDir()
 	build(t, root, dir)
 
-	// The emulated providers, on 127.0.0.1.
-	fake := fakeup.New(nil)
-	up := httptest.NewServer(fake)
+	// The emulated providers, on 127.0.0.1, behind a recorder.
+	up := httptest.NewUnstartedServer(nil)
+	fake := &upstream{sb: sandbox.New(sandbox.Options{BaseURL: "http://" + up.Listener.Addr().String()})}
+	up.Config.Handler = fake
+	up.Start()
 	t.Cleanup(up.Close)
-	env := fake.Env(up.URL)
+	creds := fake.sb.Credentials()
+	env := fake.sb.Env()
+	secrets := secretValues(env)
 	callerSecret := "workerd-caller-secret-" + hex.EncodeToString([]byte(t.Name()))
 	env[broker.EnvCallerSecret] = callerSecret
 	env[broker.EnvAllowedOrigins] = "https://app.example"
 	env[broker.EnvMaxBody] = "4096"
-	secrets := append(fake.Secrets(), callerSecret)
+	secrets = append(secrets, callerSecret)
 
 	// workerd gets an already listening socket (fd 3): no port race, and no
 	// polling for readiness (connections wait in the backlog until it serves).
@@ -145,7 +150,7 @@ func TestWorkerInWorkerd(t *testing.T) {
 	var kf struct{ Token, HostName, ExpiresAt string }
 	json.Unmarshal(data, &kf)
 	claims, err := keyfax.ReadJWT(kf.Token)
-	if err != nil || kf.HostName != fake.KeyfaxHost || kf.ExpiresAt != claims.Exp.UTC().Format(time.RFC3339) {
+	if err != nil || kf.HostName != creds.KeyfaxHostName || kf.ExpiresAt != claims.Exp.UTC().Format(time.RFC3339) {
 		t.Errorf("keyfax token answer %s (%v)", data, err)
 	}
 	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || resp.Header.Get("Access-Control-Expose-Headers") != "Retry-After, Date" {
@@ -162,15 +167,13 @@ func TestWorkerInWorkerd(t *testing.T) {
 	body := []byte(`{"data":[{"name":"displayName","value":"John Doe"},{"name":"displayNumber","value":"+49 (176) 12345678"}]}`)
 	resp, data = call("POST", "/nfon/api/customers/K1234/phone-books?search=I%20Am%20Encoded", body,
 		map[string]string{"Content-Type": "application/json", "Cookie": "site=1"})
-	var e fakeup.Echo
-	json.Unmarshal(data, &e)
-	sum := md5.Sum(body)
-	if resp.StatusCode != 200 || e.Method != "POST" || e.URI != "/nfon/api/customers/K1234/phone-books?search=I%20Am%20Encoded" ||
-		e.BodyMD5 != hex.EncodeToString(sum[:]) || e.ContentType != "application/json" {
-		t.Errorf("nfon forward: %s %s", resp.Status, data)
+	e := fake.last(t)
+	if resp.StatusCode != 201 || e.method != "POST" || e.uri != "/nfon/api/customers/K1234/phone-books?search=I%20Am%20Encoded" ||
+		!bytes.Equal(e.body, body) || e.header.Get("Content-Type") != "application/json" {
+		t.Errorf("nfon forward: %s %s; upstream saw %s %s %q %v", resp.Status, data, e.method, e.uri, e.body, e.header)
 	}
-	for _, h := range e.Headers {
-		if h == "cookie" || h == "x-apisign-caller" {
+	for _, h := range []string{"Cookie", broker.HeaderCaller} {
+		if _, ok := e.header[http.CanonicalHeaderKey(h)]; ok {
 			t.Errorf("client header %s reached NFON", h)
 		}
 	}
@@ -182,36 +185,48 @@ func TestWorkerInWorkerd(t *testing.T) {
 		t.Errorf("nfon GET: %s, upstream accepted %d", resp.Status, fake.Count("nfon"))
 	}
 	// HEAD: the upstream answer has a null body in the Worker.
-	resp, data = call("HEAD", "/nfon/api/customers/K1234", nil, nil)
+	resp, data = call("HEAD", "/nfon/api/customers/K1234/phone-books", nil, nil)
 	if resp.StatusCode != 200 || len(data) != 0 || fake.Count("nfon") != 3 {
 		t.Errorf("nfon HEAD: %s %q, upstream accepted %d", resp.Status, data, fake.Count("nfon"))
 	}
 
 	// A Fonn forward with impersonation, an Ansira exchange and a Fortis session.
-	resp, data = call("PUT", "/fonn/api/v1/orders/7?x=1", []byte("abc"), map[string]string{"impersonatedUserExternalId": "ext-42", "Content-Type": "text/plain"})
-	json.Unmarshal(data, &e)
-	if resp.StatusCode != 200 || e.Impersonated != "ext-42" || e.URI != "/fonn/api/v1/orders/7?x=1" || e.BodyLen != 3 {
+	// The sandbox's Fonn echoes the impersonated user; its projects are
+	// read-only, so a PUT is 405 once the credentials are accepted.
+	resp, data = call("GET", "/fonn/api/v1/projects?x=1", nil, map[string]string{"impersonatedUserExternalId": "ext-42"})
+	if resp.StatusCode != 200 || !strings.Contains(string(data), `"impersonatedUserExternalId": "ext-42"`) || fake.last(t).uri != "/fonn/api/v1/projects?x=1" {
 		t.Errorf("fonn forward: %s %s", resp.Status, data)
 	}
+	resp, data = call("PUT", "/fonn/api/v1/orders/7?x=1", []byte("abc"), map[string]string{"impersonatedUserExternalId": "ext-42", "Content-Type": "text/plain"})
+	if e := fake.last(t); resp.StatusCode != 405 || e.header.Get("impersonatedUserExternalId") != "ext-42" || e.uri != "/fonn/api/v1/orders/7?x=1" || string(e.body) != "abc" {
+		t.Errorf("fonn forward: %s %s; upstream saw %s %q %v", resp.Status, data, e.uri, e.body, e.header)
+	}
 	resp, data = call("POST", "/ansira/token", nil, nil)
-	if resp.StatusCode != 200 || !strings.Contains(string(data), `"access_token":"ansira-at-`) {
+	var at struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.Unmarshal(data, &at)
+	if resp.StatusCode != 200 || fake.probe("GET", "/ansira/api/v1/campaigns", map[string]string{"Authorization": "Bearer " + at.AccessToken}) != 200 {
 		t.Errorf("ansira token: %s %s", resp.Status, data)
 	}
 	resp, data = call("POST", "/fortis/session", nil, nil)
 	var fs struct{ Token string }
 	json.Unmarshal(data, &fs)
-	if resp.StatusCode != 200 || !fake.Session(fs.Token) {
+	session := func() bool {
+		return fake.probe("GET", "/fortis/v2/transactions", map[string]string{"developer-id": creds.FortisDeveloperID, "access-token": fs.Token}) == 200
+	}
+	if resp.StatusCode != 200 || !session() {
 		t.Errorf("fortis open: %s %s", resp.Status, data)
 	}
-	if resp, _ = call("DELETE", "/fortis/session/"+url.PathEscape(fs.Token), nil, nil); resp.StatusCode != 204 || fake.Session(fs.Token) {
+	if resp, _ = call("DELETE", "/fortis/session/"+url.PathEscape(fs.Token), nil, nil); resp.StatusCode != 204 || session() {
 		t.Errorf("fortis close: %s", resp.Status)
 	}
 
 	// Upstream 429: status, Retry-After and Date come back as sent (the Worker's
 	// header conversion splits values at commas; the broker rejoins them).
 	date := "Wed, 06 Aug 2025 14:32:00 GMT"
-	fake.SetHook(func(p string, w http.ResponseWriter, r *http.Request) bool {
-		if p != "nfon" || !strings.Contains(r.URL.RawQuery, "busy") {
+	fake.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasPrefix(r.URL.Path, "/nfon/") || !strings.Contains(r.URL.RawQuery, "busy") {
 			return false
 		}
 		w.Header().Set("Retry-After", "7")
@@ -255,6 +270,145 @@ func TestWorkerInWorkerd(t *testing.T) {
 	if n := fake.Count("nfon"); n != 3 {
 		t.Errorf("NFON accepted %d requests, want 3 (refusals must not reach it)", n)
 	}
+}
+
+// upstream serves the sandbox and records every request that reaches it, as
+// received, with the answer's status. It adds an upstream-only cookie to every
+// sandbox answer (the broker must not pass it back) and lets a script answer
+// instead of the sandbox (upstream failures).
+type upstream struct {
+	sb *sandbox.Sandbox
+
+	mu     sync.Mutex
+	script func(w http.ResponseWriter, r *http.Request) bool
+	seen   []seenReq
+}
+
+type seenReq struct {
+	method, uri string
+	header      http.Header
+	body        []byte
+	status      int
+	scripted    bool
+}
+
+func (u *upstream) setScript(f func(w http.ResponseWriter, r *http.Request) bool) {
+	u.mu.Lock()
+	u.script = f
+	u.mu.Unlock()
+}
+
+func (u *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	s := seenReq{method: r.Method, uri: r.RequestURI, header: r.Header.Clone(), body: body}
+	u.mu.Lock()
+	script := u.script
+	u.mu.Unlock()
+	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+	if script != nil && script(sw, r) {
+		s.scripted = true
+	} else {
+		w.Header().Set("Set-Cookie", "upstream-session=1")
+		u.sb.ServeHTTP(sw, r)
+	}
+	s.status = sw.status
+	u.mu.Lock()
+	u.seen = append(u.seen, s)
+	u.mu.Unlock()
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+func (u *upstream) requests() []seenReq {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return append([]seenReq(nil), u.seen...)
+}
+
+func (u *upstream) last(t *testing.T) seenReq {
+	t.Helper()
+	all := u.requests()
+	if len(all) == 0 {
+		t.Fatalf("nothing reached the providers")
+	}
+	return all[len(all)-1]
+}
+
+// Count returns how many requests to a provider endpoint the sandbox served
+// without refusing their authentication: "keyfax get" (a JWT mint) or "nfon".
+func (u *upstream) Count(kind string) int {
+	n := 0
+	for _, s := range u.requests() {
+		p, _, _ := strings.Cut(s.uri, "?")
+		k := ""
+		switch {
+		case strings.EqualFold(p, "/keyfax/Interview/api/v1/token") && s.method == "GET":
+			k = "keyfax get"
+		case strings.HasPrefix(p, "/nfon/"):
+			k = "nfon"
+		}
+		if k == kind && !s.scripted && s.status != http.StatusUnauthorized && s.status != http.StatusForbidden {
+			n++
+		}
+	}
+	return n
+}
+
+// Failures lists the requests the sandbox refused, to show why a call failed.
+func (u *upstream) Failures() []string {
+	var out []string
+	for _, s := range u.requests() {
+		if !s.scripted && s.status >= 400 {
+			out = append(out, fmt.Sprintf("%s %s: %d", s.method, s.uri, s.status))
+		}
+	}
+	return out
+}
+
+// probe asks the sandbox directly (not recorded), e.g. whether a token works.
+func (u *upstream) probe(method, path string, header map[string]string) int {
+	r := httptest.NewRequest(method, u.sb.BaseURL()+path, nil)
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	u.sb.ServeHTTP(w, r)
+	return w.Code
+}
+
+// publicEnv names the broker variables that are not secret; every other value
+// of the environment is.
+var publicEnv = map[string]bool{
+	"KEYFAX_BASE_URL": true, "KEYFAX_HOST_NAME": true, "NFON_BASE_URL": true, "NFON_ALLOWED_PATHS": true,
+	"FORTIS_BASE_URL": true, "FORTIS_DEVELOPER_ID": true, "FORTIS_DOMAIN": true, "ANSIRA_TOKEN_URL": true,
+	"ANSIRA_SCOPE": true, "FONN_BASE_URL": true, "FONN_ALLOWED_PATHS": true,
+}
+
+func secretValues(env map[string]string) []string {
+	var s []string
+	for k, v := range env {
+		if !publicEnv[k] {
+			s = append(s, v)
+		}
+	}
+	return s
 }
 
 // build writes the Worker into dir the way ./build.sh worker does.
