@@ -269,6 +269,25 @@ func callToken(ctx context.Context, op string, f js.Value) (js.Value, error) {
 
 // expiresIn reads a lifetime in seconds (a number or a string of digits) from
 // member name of o; ok=false when it is absent or not usable.
+// tokenAnswer reads what a getToken resolved to: the token string itself, or
+// the broker's answer as is, with the token under valueField and its lifetime
+// in seconds under expiresField (no lifetime: used until refused).
+func tokenAnswer(v js.Value, valueField, expiresField string) token.Token {
+	var t token.Token
+	switch v.Type() {
+	case js.TypeString:
+		t.Value = v.String()
+	case js.TypeObject:
+		if tv := v.Get(valueField); tv.Type() == js.TypeString {
+			t.Value = tv.String()
+		}
+		if d, ok := expiresIn(v, expiresField); ok {
+			t.Expiry = skew.Now().Add(d)
+		}
+	}
+	return t
+}
+
 func expiresIn(o js.Value, name string) (time.Duration, bool) {
 	v := o.Get(name)
 	var f float64
@@ -344,19 +363,10 @@ func (c *fortisClient) open(ctx context.Context, _ token.Token) (token.Token, er
 	if err != nil {
 		return token.Token{}, err
 	}
-	var t token.Token
-	switch v.Type() {
-	case js.TypeString:
-		t.Value = v.String()
-	case js.TypeObject:
-		if tv := v.Get("token"); tv.Type() == js.TypeString {
-			t.Value = tv.String()
-		}
+	t := tokenAnswer(v, "token", "expiresIn")
+	if v.Type() == js.TypeObject {
 		if d := v.Get("developerId"); d.Type() == js.TypeString && d.String() != "" {
 			c.developerID = d.String()
-		}
-		if d, ok := expiresIn(v, "expiresIn"); ok {
-			t.Expiry = skew.Now().Add(d)
 		}
 	}
 	if t.Value == "" {
@@ -483,18 +493,7 @@ func (c *ansiraClient) fetch(ctx context.Context, _ token.Token) (token.Token, e
 	if err != nil {
 		return token.Token{}, err
 	}
-	var t token.Token
-	switch v.Type() {
-	case js.TypeString:
-		t.Value = v.String()
-	case js.TypeObject:
-		if tv := v.Get("access_token"); tv.Type() == js.TypeString {
-			t.Value = tv.String()
-		}
-		if d, ok := expiresIn(v, "expires_in"); ok {
-			t.Expiry = skew.Now().Add(d)
-		}
-	}
+	t := tokenAnswer(v, "access_token", "expires_in")
 	if _, err := ansira.Bearer(t.Value); err != nil {
 		return token.Token{}, signers.E(signers.CodeToken, op, "getToken must resolve to {access_token, expires_in} or a token string")
 	}
