@@ -82,11 +82,10 @@ const (
 const maxInput = 64 << 20
 
 var (
-	ctl     [ctlWords]uint32
-	inBuf   = make([]byte, 64<<10)
-	outBuf  = make([]byte, 0, 64<<10)
-	outN    int
-	scratch [64]byte // HMAC sums: a stack array passed to hash.Hash.Sum would escape to the heap on every call
+	ctl    [ctlWords]uint32
+	inBuf  = make([]byte, 64<<10)
+	outBuf = make([]byte, 0, 64<<10)
+	outN   int
 )
 
 func addr(p unsafe.Pointer) uint32 { return uint32(uintptr(p)) }

@@ -41,15 +41,16 @@ type fakeServer struct {
 func newFakeServer(t *testing.T, handle func(r fakeRequest) (int, map[string]string, string)) *fakeServer {
 	s := &fakeServer{handle: handle}
 	s.fetch = js.FuncOf(func(_ js.Value, a []js.Value) any {
-		init := a[1]
-		r := fakeRequest{method: init.Get("method").String(), url: a[0].String(), header: map[string]string{}}
-		h := init.Get("headers")
-		keys := jsObject.Call("keys", h)
-		for i := 0; i < keys.Length(); i++ {
-			k := keys.Index(i).String()
-			r.header[strings.ToLower(k)] = h.Get(k).String()
+		// What Go hands the loader's safeFetch: url, method, the header
+		// fields joined by NUL, body (or undefined), signal (or undefined).
+		r := fakeRequest{method: a[1].String(), url: a[0].String(), header: map[string]string{}}
+		if f := a[2].String(); f != "" {
+			kv := strings.Split(f, "\x00")
+			for i := 0; i+1 < len(kv); i += 2 {
+				r.header[strings.ToLower(kv[i])] = kv[i+1]
+			}
 		}
-		if b := init.Get("body"); !b.IsUndefined() {
+		if b := a[3]; !b.IsUndefined() {
 			buf := make([]byte, b.Length())
 			js.CopyBytesToGo(buf, b)
 			r.body = string(buf)
@@ -58,14 +59,15 @@ func newFakeServer(t *testing.T, handle func(r fakeRequest) (int, map[string]str
 		s.seen = append(s.seen, r)
 		s.mu.Unlock()
 		status, hdr, body := s.handle(r)
-		// What the loader's safeFetch answers: { status, headers: [[name, value]…], body }.
-		pairs := []any{}
+		// What the loader's safeFetch answers: { status, headers: the header
+		// fields joined by NUL, body }.
+		var fields []string
 		for k, v := range hdr {
-			pairs = append(pairs, []any{strings.ToLower(k), v})
+			fields = append(fields, strings.ToLower(k), v)
 		}
 		o := newObject()
 		o.Set("status", status)
-		o.Set("headers", pairs)
+		o.Set("headers", strings.Join(fields, "\x00"))
 		o.Set("body", bytesToJS([]byte(body)))
 		return jsGlobal.Get("Promise").Call("resolve", o)
 	})

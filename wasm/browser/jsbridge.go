@@ -112,15 +112,74 @@ func wrapRejection(c signers.Code, op, msg string, err error) error {
 	return &signers.Error{Code: c, Op: op, Msg: msg + " (" + describe(r.v) + ")", Err: r}
 }
 
+// settled is how a promise ended: its value, or (ok false) its rejection.
+type settled struct {
+	v  js.Value
+	ok bool
+}
+
+// Promises report to one Go function that lives as long as the module: the
+// loader's helpers.await(promise, id, settle) subscribes it, and it hands the
+// outcome to the waiter with that id. Making and releasing two js.FuncOf per
+// await cost about 10 µs each pair, and an await is on every client call.
+// (Goroutines on GOOS=js never run in parallel, so the map needs no lock.)
+var (
+	jsAwait    js.Value // helpers.await; undefined when the loader did not start main (the Go tests)
+	settleFunc js.Func
+	waiters    = map[int]chan settled{}
+	nextWaiter int
+)
+
+// useLoaderAwait makes await use the loader's helper.
+func useLoaderAwait(helper js.Value) {
+	if helper.Type() != js.TypeFunction {
+		return
+	}
+	jsAwait = helper
+	settleFunc = js.FuncOf(func(_ js.Value, a []js.Value) any {
+		if len(a) < 3 || a[0].Type() != js.TypeNumber {
+			return nil
+		}
+		id := a[0].Int()
+		if ch, ok := waiters[id]; ok {
+			delete(waiters, id)
+			ch <- settled{a[2], a[1].Truthy()}
+		}
+		return nil
+	})
+}
+
 // await waits until the promise v settles or ctx ends. A value that is not a
 // thenable is returned as it is.
 func await(ctx context.Context, v js.Value) (js.Value, error) {
+	if jsAwait.Type() != js.TypeFunction {
+		return awaitOwn(ctx, v)
+	}
+	ch := make(chan settled, 1)
+	id := nextWaiter
+	nextWaiter++
+	waiters[id] = ch
+	var subscribed bool
+	if err := jsTry(signers.CodeInput, "apisign.await", "then() threw", func() { subscribed = jsAwait.Invoke(v, id, settleFunc).Truthy() }); err != nil || !subscribed {
+		delete(waiters, id)
+		return v, err
+	}
+	select {
+	case s := <-ch:
+		if s.ok {
+			return s.v, nil
+		}
+		return js.Undefined(), rejection{s.v}
+	case <-ctx.Done():
+		// The waiter stays until the promise settles; settleFunc drops it.
+		return js.Undefined(), signers.Wrap(signers.CodeAborted, "apisign", ctx.Err())
+	}
+}
+
+// awaitOwn is await with functions of its own, for when there is no loader.
+func awaitOwn(ctx context.Context, v js.Value) (js.Value, error) {
 	if v.Type() != js.TypeObject && v.Type() != js.TypeFunction || v.Get("then").Type() != js.TypeFunction {
 		return v, nil
-	}
-	type settled struct {
-		v  js.Value
-		ok bool
 	}
 	ch := make(chan settled, 1)
 	arg := func(a []js.Value) js.Value {
@@ -152,10 +211,12 @@ func await(ctx context.Context, v js.Value) (js.Value, error) {
 // signalContext returns a context that ends when the AbortSignal signal fires
 // (a missing signal never fires) and the function that releases it.
 func signalContext(signal js.Value) (context.Context, func(), error) {
-	ctx, cancel := context.WithCancel(context.Background())
 	if signal.IsUndefined() || signal.IsNull() {
-		return ctx, cancel, nil
+		// Nothing can end the operation early: a context without a Done
+		// channel tells fetchDoer that no AbortController is needed.
+		return context.Background(), func() {}, nil
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	add, ok := safeGet(signal, "addEventListener")
 	aborted, ok2 := safeGet(signal, "aborted")
 	if signal.Type() != js.TypeObject || !ok || !ok2 || add.Type() != js.TypeFunction {
@@ -237,21 +298,38 @@ func (d *fetchDoer) Do(ctx context.Context, req *signers.Request) (*signers.Resp
 	if err := ctx.Err(); err != nil {
 		return nil, signers.Wrap(signers.CodeAborted, op, err)
 	}
-	signal, stop := abortSignal(ctx)
-	defer stop()
-	init := newObject()
-	init.Set("method", req.Method)
-	h := newObject()
+	// Each syscall/js crossing costs microseconds (and each JS object Go holds
+	// a finalizer), so the request goes out as a few plain values and the
+	// answer comes back as { status, headers, body }, the header fields in one
+	// string: safeFetch in apisign.mjs builds the fetch init and reads the
+	// Response. Fields are joined by NUL, which no valid header name or value
+	// holds (fetch refuses them).
+	var hb strings.Builder
 	for k, v := range req.Header {
-		h.Set(k, v)
+		if strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+			return nil, signers.E(signers.CodeInput, op, "fetch refused the request (bad URL or header)")
+		}
+		if hb.Len() > 0 {
+			hb.WriteByte(0)
+		}
+		hb.WriteString(k)
+		hb.WriteByte(0)
+		hb.WriteString(v)
 	}
-	init.Set("headers", h)
+	body := js.Undefined()
 	if len(req.Body) > 0 {
-		init.Set("body", bytesToJS(req.Body))
+		body = bytesToJS(req.Body)
 	}
-	init.Set("signal", signal)
+	signal := js.Undefined()
+	if ctx.Done() != nil { // an AbortController only when ctx can end early
+		var stop func() bool
+		signal, stop = abortSignal(ctx)
+		defer stop()
+	}
 	var p js.Value
-	if err := jsTry(signers.CodeInput, op, "fetch refused the request (bad URL or header)", func() { p = d.fetch.Invoke(req.URL, init) }); err != nil {
+	if err := jsTry(signers.CodeInput, op, "fetch refused the request (bad URL or header)", func() {
+		p = d.fetch.Invoke(req.URL, req.Method, hb.String(), body, signal)
+	}); err != nil {
 		return nil, err
 	}
 	resp, err := await(ctx, p)
@@ -261,20 +339,19 @@ func (d *fetchDoer) Do(ctx context.Context, req *signers.Request) (*signers.Resp
 		}
 		return nil, wrapRejection(signers.CodeNetwork, op, req.Method+" request got no answer", err)
 	}
-	// The loader's fetch wrapper answers a plain { status, headers: [[name,
-	// value]…], body: Uint8Array } (see safeFetch in apisign.mjs).
 	var status int
 	hdr := signers.Header{}
-	var body []byte
+	var data []byte
 	var berr error
 	err = jsTry(signers.CodeNetwork, op, "the answer could not be read", func() {
 		status = resp.Get("status").Int()
-		pairs := resp.Get("headers")
-		for i, n := 0, pairs.Length(); i < n; i++ {
-			kv := pairs.Index(i)
-			hdr[kv.Index(0).String()] = kv.Index(1).String()
+		if t := resp.Get("headers").String(); t != "" {
+			f := strings.Split(t, "\x00")
+			for i := 0; i+1 < len(f); i += 2 {
+				hdr[f[i]] = f[i+1]
+			}
 		}
-		body, berr = bytesFromJS(resp.Get("body"))
+		data, berr = bytesFromJS(resp.Get("body"))
 	})
 	if err == nil {
 		err = berr
@@ -286,7 +363,7 @@ func (d *fetchDoer) Do(ctx context.Context, req *signers.Request) (*signers.Resp
 		return nil, signers.E(signers.CodeNetwork, op, "opaque answer (no-cors?)")
 	}
 	d.skew.Observe(hdr.Get("Date"))
-	return &signers.Response{Status: status, Header: hdr, Body: body}, nil
+	return &signers.Response{Status: status, Header: hdr, Body: data}, nil
 }
 
 func bytesToJS(b []byte) js.Value {

@@ -3,10 +3,7 @@
 package main
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
 	"encoding/binary"
-	"hash"
 	"strings"
 
 	"github.com/apisign/apisign/signers"
@@ -28,12 +25,12 @@ const (
 const maxKeys = 256
 
 // nfonKey is an NFON key pair ready to sign: the core Signer (the reference,
-// used for anything unusual) and one HMAC-SHA1 state keyed with the secret for
-// the allocation-free path.
+// used for anything unusual) and the HMAC-SHA1 keyed with the secret for the
+// allocation-free path (hmacsha1.go).
 type nfonKey struct {
 	keyID  string
 	signer *nfon.Signer
-	mac    hash.Hash
+	mac    *hmacSHA1
 }
 
 // keyEntry is one registered key; exactly one of the pointers is set.
@@ -92,7 +89,7 @@ func exportKey(kind int32) (ret int32) {
 		if err != nil {
 			return fail(err)
 		}
-		e.nfon = &nfonKey{keyID: s.KeyID(), signer: s, mac: hmac.New(sha1.New, []byte(f[1]))}
+		e.nfon = &nfonKey{keyID: s.KeyID(), signer: s, mac: newHMACSHA1([]byte(f[1]))}
 	case kindKeyfax:
 		s, err := keyfax.NewSigner(f[0], f[1], f[2])
 		if err != nil {

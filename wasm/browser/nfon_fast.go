@@ -94,9 +94,8 @@ func nfonSign(k *nfonKey, method, path string, body []byte, contentType string, 
 	o = append(o, '\n')
 	o = append(o, resource...)
 	sts := len(o)
-	k.mac.Reset()
-	k.mac.Write(o)
-	o = base64.StdEncoding.AppendEncode(o, k.mac.Sum(scratch[:0]))
+	sum := k.mac.sum(o)
+	o = base64.StdEncoding.AppendEncode(o, sum[:])
 	outBuf = o
 	nfonDone(sts, len(resource), len(method), flags, nfonDateLength, len(o)-sts)
 	return 0

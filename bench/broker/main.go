@@ -1,0 +1,375 @@
+// Command broker benchmarks apisign's broker (wasm/broker) natively and its
+// Worker's cold start in workerd, and prints the figures as one JSON object on
+// its last line (bench/run.mjs reads it):
+//
+//	go run ./bench/broker [-duration 3s] [-c 8] [-workerd PATH -worker DIR -runs 5]
+//
+// Natively: the sandbox emulators (cmd/devserver/sandbox) and the broker
+// (broker.New with the sandbox's Env) each serve on their own 127.0.0.1 port,
+// and a closed-loop load generator (c workers, each sending its next request
+// when the last one's answer is read, over kept-alive connections) drives one
+// route for a fixed duration after a short warm-up. It reports requests per
+// second and the 50th and 99th percentile latency of:
+//
+//   - token: GET /keyfax/token, answered from the broker's cache after the
+//     first mint;
+//   - nfon: GET /nfon/api/customers/K1234/phone-books, signed by the broker and
+//     forwarded to the NFON emulator (which verifies the signature);
+//   - nfon-direct: the same NFON request signed by the client itself and sent
+//     straight to the emulator: the baseline the broker's hop adds to.
+//
+// The load generator shares the machine's cores with both servers, so the
+// figures are those of the whole loop on this machine, not the broker's ceiling.
+//
+// Cold start: with -workerd, the Worker built by ./build.sh worker (in -worker)
+// is started in workerd runs times on a socket it inherits, and the time from
+// process start to the first answered request (GET /keyfax/token, which mints
+// upstream) is measured; the median is reported.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/signers/nfon"
+	"github.com/apisign/apisign/wasm/broker"
+)
+
+// nfonPath is a seeded phone book of the NFON emulator: a GET that changes no
+// state, so any number of them can be sent.
+const nfonPath = "/api/customers/K1234/phone-books"
+
+// compatibilityDate matches wasm/broker/wrangler.jsonc.
+const compatibilityDate = "2026-04-01"
+
+type load struct {
+	RPS      float64 `json:"rps"`
+	P50Ms    float64 `json:"p50Ms"`
+	P99Ms    float64 `json:"p99Ms"`
+	Requests int     `json:"requests"`
+}
+
+type coldStart struct {
+	Ms   float64   `json:"ms"`
+	Runs []float64 `json:"runs"`
+}
+
+type result struct {
+	Concurrency int        `json:"concurrency"`
+	Seconds     float64    `json:"seconds"`
+	Token       load       `json:"token"`
+	NFON        load       `json:"nfon"`
+	NFONDirect  load       `json:"nfonDirect"`
+	Workerd     *coldStart `json:"workerd,omitempty"`
+}
+
+func main() {
+	duration := flag.Duration("duration", 3*time.Second, "how long each route is driven")
+	conc := flag.Int("c", 8, "concurrent connections of the load generator")
+	workerd := flag.String("workerd", "", "workerd binary; empty skips the cold-start figure")
+	worker := flag.String("worker", "wasm/broker/build", "the Worker built by ./build.sh worker")
+	runs := flag.Int("runs", 5, "workerd cold starts to take the median of")
+	flag.Parse()
+	if err := run(*duration, *conc, *workerd, *worker, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/broker:", err)
+		os.Exit(1)
+	}
+}
+
+func run(duration time.Duration, conc int, workerd, worker string, runs int) error {
+	// The sandbox, on its own port (its base URL must be known when it is built).
+	sbLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sbURL := "http://" + sbLn.Addr().String()
+	sb := sandbox.New(sandbox.Options{BaseURL: sbURL})
+	go http.Serve(sbLn, sb)
+
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	env := sb.Env()
+	env[broker.EnvCallerSecret] = hex.EncodeToString(secret)
+	env[broker.EnvAllowedOrigins] = "http://127.0.0.1"
+	caller := broker.MintCallerToken([]byte(env[broker.EnvCallerSecret]), time.Now().Add(time.Hour))
+
+	outbound := http.DefaultTransport.(*http.Transport).Clone()
+	outbound.Proxy = nil
+	outbound.MaxIdleConnsPerHost = 4 * conc
+	b, err := broker.New(func(k string) string { return env[k] }, outbound, broker.WithLogger(log.New(io.Discard, "", 0).Printf))
+	if err != nil {
+		return fmt.Errorf("broker: %w", err)
+	}
+	brLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	brURL := "http://" + brLn.Addr().String()
+	go http.Serve(brLn, b)
+
+	res := result{Concurrency: conc, Seconds: duration.Seconds()}
+	withCaller := func(method, url string) func() (*http.Request, error) {
+		return func() (*http.Request, error) {
+			r, err := http.NewRequest(method, url, nil)
+			if err == nil {
+				r.Header.Set(broker.HeaderCaller, caller)
+			}
+			return r, err
+		}
+	}
+	if res.Token, err = drive(withCaller("GET", brURL+"/keyfax/token"), conc, duration); err != nil {
+		return fmt.Errorf("token route: %w", err)
+	}
+	if res.NFON, err = drive(withCaller("GET", brURL+"/nfon"+nfonPath), conc, duration); err != nil {
+		return fmt.Errorf("nfon route: %w", err)
+	}
+	signer, err := nfon.NewSigner(env["NFON_KEY_ID"], env["NFON_SECRET"])
+	if err != nil {
+		return err
+	}
+	direct := func() (*http.Request, error) {
+		s, err := signer.Sign(nfon.Request{Method: "GET", Resource: "/nfon" + nfonPath, Date: time.Now()})
+		if err != nil {
+			return nil, err
+		}
+		r, err := http.NewRequest("GET", sbURL+s.Resource, nil)
+		if err == nil {
+			for k, v := range s.Header {
+				r.Header.Set(k, v)
+			}
+		}
+		return r, err
+	}
+	if res.NFONDirect, err = drive(direct, conc, duration); err != nil {
+		return fmt.Errorf("nfon direct: %w", err)
+	}
+
+	if workerd != "" {
+		cs, err := coldStarts(workerd, worker, env, caller, runs)
+		if err != nil {
+			return fmt.Errorf("workerd: %w", err)
+		}
+		res.Workerd = cs
+	}
+	out, _ := json.Marshal(res)
+	fmt.Println(string(out))
+	return nil
+}
+
+// drive runs the closed loop: conc workers send newReq's requests for a
+// warm-up of a fifth of d (at most a second), then for d, recording each
+// latency. Any answer but 200 ends the run with an error.
+func drive(newReq func() (*http.Request, error), conc int, d time.Duration) (load, error) {
+	tr := &http.Transport{Proxy: nil, MaxIdleConnsPerHost: conc, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	once := func() error {
+		req, err := newReq()
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("answer %s", resp.Status)
+		}
+		return err
+	}
+	phase := func(d time.Duration, record bool) ([]time.Duration, time.Duration, error) {
+		var (
+			mu   sync.Mutex
+			all  []time.Duration
+			errs []error
+			wg   sync.WaitGroup
+		)
+		start := time.Now()
+		end := start.Add(d)
+		for range conc {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var mine []time.Duration
+				for time.Now().Before(end) {
+					t0 := time.Now()
+					if err := once(); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+						return
+					}
+					if record {
+						mine = append(mine, time.Since(t0))
+					}
+				}
+				mu.Lock()
+				all = append(all, mine...)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return all, time.Since(start), errors.Join(errs...)
+	}
+	if _, _, err := phase(min(d/5, time.Second), false); err != nil {
+		return load{}, err
+	}
+	lat, took, err := phase(d, true)
+	if err != nil {
+		return load{}, err
+	}
+	if len(lat) == 0 {
+		return load{}, errors.New("no request finished")
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 {
+		i := int(float64(len(lat))*p+0.999999) - 1
+		return float64(lat[max(0, min(i, len(lat)-1))]) / 1e6
+	}
+	return load{RPS: float64(len(lat)) / took.Seconds(), P50Ms: pct(0.50), P99Ms: pct(0.99), Requests: len(lat)}, nil
+}
+
+// coldStarts starts the Worker in workerd runs times and measures process
+// start to the first answered request.
+func coldStarts(workerd, worker string, env map[string]string, caller string, runs int) (*coldStart, error) {
+	dir, err := os.MkdirTemp("", "apisign-bench-workerd-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for _, f := range []string{"worker.mjs", "wasm_exec.js", "runtime.mjs", "app.wasm"} {
+		abs, err := filepath.Abs(filepath.Join(worker, f))
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("%s missing: run ./build.sh worker", abs)
+		}
+		if err := os.Symlink(abs, filepath.Join(dir, f)); err != nil {
+			return nil, err
+		}
+	}
+	config := filepath.Join(dir, "config.capnp")
+	if err := os.WriteFile(config, []byte(capnpConfig(env)), 0o600); err != nil {
+		return nil, err
+	}
+	cs := &coldStart{}
+	for range runs {
+		ms, err := coldStartOnce(workerd, config, caller)
+		if err != nil {
+			return nil, err
+		}
+		cs.Runs = append(cs.Runs, ms)
+	}
+	s := slices.Clone(cs.Runs)
+	slices.Sort(s)
+	cs.Ms = s[len(s)/2]
+	return cs, nil
+}
+
+func coldStartOnce(workerd, config, caller string) (float64, error) {
+	// workerd gets an already listening socket (fd 3), so the first request
+	// waits in the backlog until workerd serves: no polling, no port race.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	lnFile, err := ln.(*net.TCPListener).File()
+	ln.Close()
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, workerd, "serve", config, "--socket-fd=http=3")
+	cmd.ExtraFiles = []*os.File{lnFile}
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	t0 := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	lnFile.Close()
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/keyfax/token", nil)
+	req.Header.Set(broker.HeaderCaller, caller)
+	client := &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("first request: %v (workerd log: %.500s)", err, logs.String())
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	ms := float64(time.Since(t0)) / 1e6
+	if resp.StatusCode != 200 {
+		return 0, fmt.Errorf("first request answered %s: %.200s", resp.Status, body)
+	}
+	return ms, nil
+}
+
+// capnpConfig is the workerd configuration, as in
+// wasm/broker/worker/workerd_test.go: the generated modules, the environment
+// as text bindings, a socket passed as a file descriptor, and outbound fetch
+// allowed to loopback addresses.
+func capnpConfig(env map[string]string) string {
+	names := make([]string, 0, len(env))
+	for k := range env {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var bindings []string
+	for _, k := range names {
+		bindings = append(bindings, fmt.Sprintf("    (name = %s, text = %s)", capnpString(k), capnpString(env[k])))
+	}
+	return `using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "broker", worker = .broker),
+    (name = "internet", network = (allow = ["local"])),
+  ],
+  sockets = [(name = "http", http = (), service = "broker")],
+);
+
+const broker :Workerd.Worker = (
+  modules = [
+    (name = "worker.mjs", esModule = embed "worker.mjs"),
+    (name = "wasm_exec.js", esModule = embed "wasm_exec.js"),
+    (name = "runtime.mjs", esModule = embed "runtime.mjs"),
+    (name = "app.wasm", wasm = embed "app.wasm"),
+  ],
+  compatibilityDate = "` + compatibilityDate + `",
+  bindings = [
+` + strings.Join(bindings, ",\n") + `
+  ],
+);
+`
+}
+
+func capnpString(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+	return `"` + r.Replace(s) + `"`
+}
