@@ -179,7 +179,7 @@ function brokerRows(b) {
   row(`Broker NFON forward (GET, signed), native (${c})`, l(b.nfon), `direct to the emulator: ${l(b.nfonDirect)}`, `${ratio(b.nfon.rps / b.nfonDirect.rps)} req/s`);
   const h = b.handler ?? {};
   if (h["keyfax-token-cached"] !== undefined) {
-    row("Broker handler alone, in memory (go test -bench)", `token ${num(h["keyfax-token-cached"], "µs")}, NFON GET ${num(h["nfon-get"], "µs")}, NFON POST ${num(h["nfon-post"], "µs")} per request (NFON incl. the fake upstream's checks)`);
+    row("Broker handler alone, in memory (go test -bench)", `token ${num(h["keyfax-token-cached"], "µs")}, NFON GET ${num(h["nfon-get"], "µs")}, NFON POST ${num(h["nfon-post"], "µs")} per request (NFON incl. the sandbox emulator's checks)`);
   }
   if (b.workerd) row(`Worker cold start in workerd (median of ${b.workerd.runs.length})`, num(b.workerd.ms, "ms"), "—", "—", "—", "—");
 }
