@@ -18,6 +18,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/apisign/apisign/signers"
@@ -84,6 +85,25 @@ func base(rt http.RoundTripper) http.RoundTripper {
 		return http.DefaultTransport
 	}
 	return rt
+}
+
+// withTarget returns a copy of u that net/http sends with exactly the wire-form
+// request-target target: the signers for NFON and Keyfax sign a normalized
+// target, and the request must go out as signed. (net/http keeps RawPath as
+// given when it is a valid encoding of Path, which a normalized path always is.)
+func withTarget(u *url.URL, target string) (*url.URL, error) {
+	c := *u
+	rawPath, query, hasQuery := strings.Cut(target, "?")
+	p, err := url.PathUnescape(rawPath)
+	if err != nil {
+		return nil, err
+	}
+	c.Path, c.RawPath = p, rawPath
+	c.RawQuery, c.ForceQuery = query, hasQuery && query == ""
+	if c.RequestURI() != target {
+		return nil, signers.E(signers.CodeInternal, "httpauth.withTarget", "request-target not kept")
+	}
+	return &c, nil
 }
 
 // NewDoer returns a signers.Doer that sends requests with c (nil means

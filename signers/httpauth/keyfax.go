@@ -2,7 +2,6 @@ package httpauth
 
 import (
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/apisign/apisign/signers"
@@ -60,7 +59,7 @@ func (t *KeyfaxBasic) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	if wire := wireTarget(target); wire != target {
-		u, err := withKeyfaxTarget(req.URL, wire)
+		u, err := withTarget(req.URL, wire)
 		if err != nil {
 			return nil, signers.E(signers.CodeInternal, op, "encoded request-target does not parse")
 		}
@@ -79,23 +78,6 @@ func wireTarget(target string) string {
 		return target
 	}
 	return strings.TrimPrefix(w, prefix)
-}
-
-// withKeyfaxTarget returns a copy of u that net/http sends with exactly the
-// request-target target.
-func withKeyfaxTarget(u *url.URL, target string) (*url.URL, error) {
-	c := *u
-	rawPath, query, hasQuery := strings.Cut(target, "?")
-	p, err := url.PathUnescape(rawPath)
-	if err != nil {
-		return nil, err
-	}
-	c.Path, c.RawPath = p, rawPath
-	c.RawQuery, c.ForceQuery = query, hasQuery && query == ""
-	if c.RequestURI() != target {
-		return nil, signers.E(signers.CodeInternal, "httpauth.KeyfaxBasic", "request-target not kept")
-	}
-	return &c, nil
 }
 
 // KeyfaxBearer is a RoundTripper for Keyfax's client flow: it sends

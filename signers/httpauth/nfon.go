@@ -2,8 +2,6 @@ package httpauth
 
 import (
 	"net/http"
-	"net/url"
-	"strings"
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
@@ -45,7 +43,7 @@ func (t *NFON) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	target := nfon.RequestTarget(req.URL)
+	target := req.URL.RequestURI()
 	signed, err := t.Signer.Sign(nfon.Request{
 		Method:      req.Method,
 		Resource:    target,
@@ -67,22 +65,4 @@ func (t *NFON) RoundTrip(r *http.Request) (*http.Response, error) {
 		req.URL = u
 	}
 	return base(t.Base).RoundTrip(req)
-}
-
-// withTarget returns a copy of u whose path and query are the wire-form target
-// (net/http then sends exactly target: RawPath is kept as given when it is a valid
-// encoding of Path, which a normalized path always is).
-func withTarget(u *url.URL, target string) (*url.URL, error) {
-	c := *u
-	rawPath, query, hasQuery := strings.Cut(target, "?")
-	p, err := url.PathUnescape(rawPath)
-	if err != nil {
-		return nil, err
-	}
-	c.Path, c.RawPath = p, rawPath
-	c.RawQuery, c.ForceQuery = query, hasQuery && query == ""
-	if nfon.RequestTarget(&c) != target {
-		return nil, signers.E(signers.CodeInternal, "httpauth.NFON", "request-target not kept")
-	}
-	return &c, nil
 }

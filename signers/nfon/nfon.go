@@ -353,7 +353,7 @@ func (s *Signer) SignRequest(req *signers.Request, now time.Time) (string, error
 	if u.Scheme == "" || u.Host == "" || u.Opaque != "" {
 		return "", signers.E(signers.CodeInput, op, "URL must be absolute (scheme://host/path)")
 	}
-	resource := RequestTarget(u)
+	resource := u.RequestURI() // the path and query as a client sends them
 	signed, err := s.Sign(Request{
 		Method:      req.Method,
 		Resource:    resource,
@@ -378,18 +378,4 @@ func (s *Signer) SignRequest(req *signers.Request, now time.Time) (string, error
 		req.URL = prefix + u.Host + signed.Resource
 	}
 	return signed.StringToSign, nil
-}
-
-// RequestTarget returns the path and query of u as an HTTP client sends them
-// (net/http writes the same, URL.RequestURI for a non-opaque URL): the escaped
-// path ("/" when empty) plus "?" and the raw query when there is one.
-func RequestTarget(u *url.URL) string {
-	t := u.EscapedPath()
-	if t == "" {
-		t = "/"
-	}
-	if u.ForceQuery || u.RawQuery != "" {
-		t += "?" + u.RawQuery
-	}
-	return t
 }
