@@ -115,12 +115,13 @@ func NewDoer(c *http.Client) signers.Doer {
 	}
 	return signers.DoerFunc(func(ctx context.Context, req *signers.Request) (*signers.Response, error) {
 		const op = "httpauth.Do"
-		hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
+		var reqBody io.Reader // nil for no body: fetch-based transports (GOOS=js) refuse a GET with a body stream
+		if len(req.Body) > 0 {
+			reqBody = bytes.NewReader(req.Body)
+		}
+		hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, reqBody)
 		if err != nil {
 			return nil, signers.E(signers.CodeInput, op, "malformed request method or URL")
-		}
-		if req.Body == nil {
-			hr.Body, hr.GetBody, hr.ContentLength = http.NoBody, nil, 0
 		}
 		for k, v := range req.Header {
 			hr.Header.Set(k, v)
