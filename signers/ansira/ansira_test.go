@@ -221,6 +221,19 @@ func (s *tokenServer) Do(ctx context.Context, req *signers.Request) (*signers.Re
 
 var params = TokenRequestParams{TokenURL: "http://127.0.0.1:1/token", ClientID: "c", ClientSecret: secret, Assertion: "h.p.s", Scope: "s"}
 
+// Ansira's API-call headers: Authorization: Bearer <access_token> and
+// Cache-Control: no-cache.
+func TestAPIHeaders(t *testing.T) {
+	h, err := APIHeaders("at-1")
+	if err != nil || len(h) != 2 || h["Authorization"] != "Bearer at-1" || h["Cache-Control"] != "no-cache" {
+		t.Fatalf("APIHeaders = %v, %v", h, err)
+	}
+	for _, bad := range []string{"", "a b", "a\nb"} {
+		_, err := APIHeaders(bad)
+		checkErr(t, "APIHeaders("+bad+")", err, signers.ErrToken)
+	}
+}
+
 func TestTokenSourceCachesUntilExpiresInMinusMargin(t *testing.T) {
 	srv := &tokenServer{}
 	clk := clock.NewFake(t0)
