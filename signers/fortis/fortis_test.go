@@ -1,17 +1,21 @@
 package fortis
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/internal/nodecheck"
+	"github.com/apisign/apisign/signers/token"
 )
 
 // PROTOCOLS.md "Fortis v2" and "Vectors from outside this project" (Fortis' own
@@ -335,13 +339,13 @@ func TestParseOpenResponse(t *testing.T) {
 }
 
 func TestOpenCloseRequest(t *testing.T) {
-	r, err := OpenRequest("https://api.example.com/", "dev", "me@example.com", `pa"ss`, "")
+	r, err := OpenRequest("https://api.example.com/", "dev", "me@example.com", `pa"ss`, "xxxx.sandbox.domain.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Method != "POST" || r.URL != "https://api.example.com/v2/token" || r.Header["developer-id"] != "dev" ||
 		r.Header["Content-Type"] != "application/json" ||
-		string(r.Body) != `{"username":"me@example.com","password":"pa\"ss","domain":""}` {
+		string(r.Body) != `{"username":"me@example.com","password":"pa\"ss","domain":"xxxx.sandbox.domain.com"}` {
 		t.Errorf("%+v %s", r, r.Body)
 	}
 	r, err = CloseRequest("https://api.example.com/base", "dev", "tok/1")
@@ -350,11 +354,14 @@ func TestOpenCloseRequest(t *testing.T) {
 		t.Errorf("%+v %v", r, err)
 	}
 	for _, u := range []string{"", "api.example.com", "ftp://x/", "https:///x", "https://x/?a=1", "https://x/#f", "https://u:p@x/"} {
-		_, err := OpenRequest(u, "d", "u", secret, "")
+		_, err := OpenRequest(u, "d", "u", secret, "dom")
 		checkErr(t, "OpenRequest URL "+u, err, signers.ErrInput)
 	}
-	_, err = OpenRequest("https://x", "d", "u", "", "")
+	_, err = OpenRequest("https://x", "d", "u", "", "dom")
 	checkErr(t, "OpenRequest empty password", err, signers.ErrKey)
+	// Seed 001, POST /v2/token: "domain": "xxxx.sandbox.domain.com" //REQUIRED.
+	_, err = OpenRequest("https://x", "d", "u", secret, "")
+	checkErr(t, "OpenRequest empty domain", err, signers.ErrInput)
 	_, err = CloseRequest("https://x", "d", "")
 	checkErr(t, "CloseRequest empty token", err, signers.ErrToken)
 }
@@ -501,4 +508,153 @@ func TestCrossCheckNode(t *testing.T) {
 		cases = append(cases, c)
 	}
 	nodecheck.Run(t, "testdata/crosscheck.mjs", cases)
+}
+
+// Seed 001, "HMAC": "these are all the endpoints that support HMAC
+// authentication": v2/accountform, v2/accountvaults, v2/payform,
+// v2/routeraccountvault, v2/salestax, v2/transactions.
+func TestHMACEndpoints(t *testing.T) {
+	want := []string{"v2/accountform", "v2/accountvaults", "v2/payform", "v2/routeraccountvault", "v2/salestax", "v2/transactions"}
+	if strings.Join(HMACEndpoints, " ") != strings.Join(want, " ") {
+		t.Fatalf("HMACEndpoints = %q", HMACEndpoints)
+	}
+	for _, p := range []string{"/v2/transactions", "v2/transactions", "/v2/transactions/11e95f8e?page=1", "/v2/salestax?x",
+		"/v2/accountvaults/", "/v2/routeraccountvault", "/v2/payform#top", "/v2/accountform"} {
+		if !SupportsHMAC(p) {
+			t.Errorf("SupportsHMAC(%q) = false", p)
+		}
+	}
+	for _, p := range []string{"/v2/contacts", "/v2/contacts/1", "/v2/transactionsx", "/v2/Transactions", "/v2/token",
+		"/v2/contactsso", "/v3/transactions", "/api/v2/transactions", "", "/", "/v2/accountvault"} {
+		if SupportsHMAC(p) {
+			t.Errorf("SupportsHMAC(%q) = true", p)
+		}
+	}
+	s, err := NewHMACSigner("dev", "11e95f8ec39de8fbdb0a4f1a", "fortis-example-hash-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SignFor("/v2/transactions", t1)
+	if err != nil || got.Header["hash-key"] != "21800953f8bc7ead8de43c5dd22d4603297a32930571059e0efc54ff1668855a" {
+		t.Fatalf("SignFor allowed endpoint: %v, %v", got.Header, err)
+	}
+	_, err = s.SignFor("/v2/contacts/1", t1)
+	checkErr(t, "SignFor /v2/contacts", err, signers.ErrInput)
+	if err == nil || !strings.Contains(err.Error(), "v2/transactions") {
+		t.Fatalf("message does not list the endpoints: %v", err)
+	}
+}
+
+func TestSSORequestAndAnswer(t *testing.T) {
+	auth, err := APIKey("dev-1", "user-1", secret, ModeHeaders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := []byte(`{"contact_id":"11e95f8ec39de8fbdb0a4f1a"}`)
+	r, err := SSORequest("https://api.example.com/", auth, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Method != "POST" || r.URL != "https://api.example.com/v2/contactsso" || string(r.Body) != string(fields) ||
+		r.Header["developer-id"] != "dev-1" || r.Header["user-id"] != "user-1" || r.Header["user-api-key"] != secret ||
+		r.Header["Content-Type"] != "application/json" || r.Header["Accept"] != "application/json" {
+		t.Fatalf("%+v %s", r, r.Body)
+	}
+	q, _ := APIKey("dev-1", "user 1", secret, ModeQuery)
+	if r, err := SSORequest("https://api.example.com", q, []byte(`{}`)); err != nil ||
+		r.URL != "https://api.example.com/v2/contactsso?developer-id=dev-1&user-id=user+1&user-api-key="+url.QueryEscape(secret) {
+		t.Fatalf("query auth: %+v, %v", r, err)
+	}
+	for _, bad := range []string{``, `[]`, `null`, `"x"`, `{`} {
+		_, err := SSORequest("https://api.example.com", auth, []byte(bad))
+		checkErr(t, "SSORequest fields "+bad, err, signers.ErrInput)
+	}
+	_, err = SSORequest("api.example.com", auth, fields)
+	checkErr(t, "SSORequest base", err, signers.ErrInput)
+
+	const link = "https://portal.example.com/sso?token=abc123"
+	sso, err := ParseSSOResponse(201, []byte(`{"contactsso":{"id":"1","url":"`+link+`","contact_id":"c"}}`))
+	if err != nil || sso.URL != link || !strings.Contains(string(sso.Record), `"contact_id":"c"`) {
+		t.Fatalf("ParseSSOResponse = %+v, %v", sso, err)
+	}
+	if sso, err := ParseSSOResponse(200, []byte(`{"contactsso":{"url":"http://127.0.0.1:8080/sso/x"}}`)); err != nil || sso.URL == "" {
+		t.Fatalf("local sandbox URL: %v", err)
+	}
+	_, err = ParseSSOResponse(401, []byte(`{}`))
+	var e *signers.Error
+	if !errors.As(err, &e) || e.Code != signers.CodeHTTP || e.Status != 401 {
+		t.Fatalf("401: %v", err)
+	}
+	for _, body := range []string{`{}`, `{"contactsso":{}}`, `{"url":"` + link + `"}`, `{"contactsso":{"url":"javascript:alert(1)"}}`,
+		`{"contactsso":{"url":"http://evil.example.com/x"}}`, `{"contactsso":{"url":"/relative"}}`, `not json`,
+		`{"contactsso":{"url":"https://u:p@x.example/"}}`, `{"contactsso":{"url":7}}`} {
+		_, err := ParseSSOResponse(200, []byte(body))
+		checkErr(t, "ParseSSOResponse "+body, err, signers.ErrToken)
+		if err != nil && strings.Contains(err.Error(), "evil") {
+			t.Fatalf("URL in message: %v", err)
+		}
+	}
+}
+
+func TestOAuthSource(t *testing.T) {
+	clk := clock.NewFake(st0)
+	var fetches atomic.Int32
+	src, err := NewOAuthSource(OAuthConfig{
+		DeveloperID: "dev-1",
+		Clock:       clk,
+		Fetch: func(ctx context.Context, cur token.Token) (token.Token, error) {
+			n := fetches.Add(1)
+			return token.Token{Value: "oauth-" + strconv.Itoa(int(n)), Expiry: clk.Now().Add(time.Hour)}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	tok, err := src.Token(ctx)
+	if err != nil || tok.Value != "oauth-1" {
+		t.Fatalf("Token = %v, %v", tok, err)
+	}
+	h, err := src.AuthHeader(tok)
+	if err != nil || len(h) != 2 || h["Authorization"] != "Bearer oauth-1" || h["developer-id"] != "dev-1" {
+		t.Fatalf("AuthHeader = %v, %v", h, err)
+	}
+	// Cached until Margin before expiry, then renewed.
+	clk.Advance(time.Hour - DefaultMargin - time.Second)
+	if tok, _ := src.Token(ctx); tok.Value != "oauth-1" {
+		t.Fatalf("renewed too early: %v", tok)
+	}
+	clk.Advance(2 * time.Second)
+	if tok, _ := src.Token(ctx); tok.Value != "oauth-2" {
+		t.Fatalf("not renewed: %v", tok)
+	}
+	// A refused token (401) is dropped once; the next Token fetches.
+	if !OAuthRefused(401) || OAuthRefused(403) || OAuthRefused(200) {
+		t.Fatal("OAuthRefused")
+	}
+	src.Invalidate(token.Token{Value: "oauth-1"}) // stale: no effect
+	if src.Current().Value != "oauth-2" {
+		t.Fatal("stale Invalidate dropped the current token")
+	}
+	src.Invalidate(src.Current())
+	if tok, _ := src.Token(ctx); tok.Value != "oauth-3" || fetches.Load() != 3 {
+		t.Fatalf("after Invalidate: %v, %d fetches", tok, fetches.Load())
+	}
+
+	// A fetched value that cannot go in a header is refused, never cached.
+	bad, _ := NewOAuthSource(OAuthConfig{Fetch: func(context.Context, token.Token) (token.Token, error) {
+		return token.Token{Value: "a b"}, nil
+	}})
+	if _, err := bad.Token(ctx); !errors.Is(err, signers.ErrToken) || bad.Current().Value != "" {
+		t.Fatalf("bad token: %v", err)
+	}
+	_, err = NewOAuthSource(OAuthConfig{})
+	checkErr(t, "no fetch", err, signers.ErrConfig)
+	_, err = NewOAuthSource(OAuthConfig{DeveloperID: "a\nb", Fetch: func(context.Context, token.Token) (token.Token, error) {
+		return token.Token{}, nil
+	}})
+	checkErr(t, "bad developer id", err, signers.ErrInput)
+	if _, err := src.AuthHeader(token.Token{}); !errors.Is(err, signers.ErrToken) {
+		t.Fatalf("AuthHeader empty: %v", err)
+	}
 }
