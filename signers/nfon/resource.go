@@ -28,10 +28,10 @@ const upperHex = "0123456789ABCDEF"
 // (RFC 3986 section 2.3).
 var unreserved [256]bool
 
-// wire marks the bytes NormalizeResource leaves alone wherever they are: the
-// unreserved set plus the delimiters that are legal in a path or query (RFC 3986
-// pchar, "/" and "?") other than NFON's special characters "+" and "=", which
-// NormalizeResource decides on by position: ? & : @ ! $ ' ( ) * , ; and "/".
+// wire marks the bytes NormalizeResource leaves raw (but "/" only in the path):
+// the unreserved set plus the delimiters that are legal in a path or query (RFC
+// 3986 pchar, "/" and "?") other than "+" and "=": / ? & : @ ! $ ' ( ) * , ;.
+// NFON's special characters are decided on by position in NormalizeResource.
 var wire [256]bool
 
 func init() {
