@@ -18,7 +18,7 @@ import (
 	"github.com/apisign/apisign/signers/token"
 )
 
-// PROTOCOLS.md "Fortis v2" and "Vectors from outside this project" (Fortis' own
+// docs/PROTOCOLS.md "Fortis" and "Vectors from outside this project" (Fortis' own
 // documentation), as literals.
 func TestHashKeyVectors(t *testing.T) {
 	for _, v := range []struct{ user, ts, key, want string }{

@@ -9,7 +9,7 @@ import (
 	"github.com/apisign/apisign/signers"
 )
 
-// The PROTOCOLS.md vectors.
+// The docs/PROTOCOLS.md ("NFON") vectors.
 const (
 	vecKeyID  = "3697ad86-fa77-4b25-9373-02dce48530ff"
 	vecSecret = "nfon-example-secret"
@@ -291,7 +291,7 @@ func TestContentTypeRequired(t *testing.T) {
 	}
 }
 
-// The PROTOCOLS.md case: "?search=+49" is the digits, so it is signed and sent as
+// The docs/PROTOCOLS.md ("NFON") case: "?search=+49" is the digits, so it is signed and sent as
 // %2B49 whether the caller writes the query into the path or passes it as pairs;
 // the signature is the one of the literal string to sign (Signature is checked
 // against the vectors above).
