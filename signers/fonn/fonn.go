@@ -78,14 +78,15 @@ type Keys struct {
 // Check validates both keys as Headers would send them (E_KEY, never naming a
 // value): the primary is required, the secondary optional and different.
 func (k Keys) Check() error {
-	if err := check(k.Primary, "primary subscription key", signers.CodeKey, true); err != nil {
+	const op = "fonn.Keys"
+	if err := check(op, k.Primary, "primary subscription key", signers.CodeKey, true); err != nil {
 		return err
 	}
-	if err := check(k.Secondary, "secondary subscription key", signers.CodeKey, false); err != nil {
+	if err := check(op, k.Secondary, "secondary subscription key", signers.CodeKey, false); err != nil {
 		return err
 	}
 	if k.Secondary == k.Primary {
-		return signers.E(signers.CodeKey, "fonn.Keys", "secondary subscription key repeats the primary")
+		return signers.E(signers.CodeKey, op, "secondary subscription key repeats the primary")
 	}
 	return nil
 }
@@ -131,13 +132,14 @@ func KeyRefused(status int, body []byte) bool {
 //     with a token source fetches a new one);
 //   - E_INPUT: the impersonated user id is not a valid header value.
 func Headers(c Credentials) (signers.Header, error) {
-	if err := check(c.SubscriptionKey, "subscription key", signers.CodeKey, true); err != nil {
+	const op = "fonn.Headers"
+	if err := check(op, c.SubscriptionKey, "subscription key", signers.CodeKey, true); err != nil {
 		return nil, err
 	}
-	if err := check(c.AccessToken, "access token", signers.CodeToken, true); err != nil {
+	if err := check(op, c.AccessToken, "access token", signers.CodeToken, true); err != nil {
 		return nil, err
 	}
-	if err := check(c.ImpersonatedUserExternalID, "impersonated user id", signers.CodeInput, false); err != nil {
+	if err := check(op, c.ImpersonatedUserExternalID, "impersonated user id", signers.CodeInput, false); err != nil {
 		return nil, err
 	}
 	h := make(signers.Header, 3)
@@ -150,8 +152,7 @@ func Headers(c Credentials) (signers.Header, error) {
 }
 
 // check validates one header value; name is the field's name for the message.
-func check(v, name string, code signers.Code, required bool) error {
-	const op = "fonn.Headers"
+func check(op, v, name string, code signers.Code, required bool) error {
 	if v == "" {
 		if required {
 			return signers.E(code, op, name+" is empty")
