@@ -112,6 +112,23 @@ func TestTokenRequestBadInput(t *testing.T) {
 	}
 }
 
+// The answer as seed 002 ("Response Body") describes it: token_type bearer, a
+// comma-separated scope, claims, expires_in in seconds (the recommended TTL of 5
+// minutes here).
+func TestParseTokenResponseSeedShape(t *testing.T) {
+	body := `{"token_type":"bearer","access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","scope":"campaigns:read,assets:write",` +
+		`"claims":{"client":"c-1"},"expires_in":300}`
+	tok, err := ParseTokenResponse(200, []byte(body), t0)
+	if err != nil || tok.TokenType != "bearer" || tok.Scope != "campaigns:read,assets:write" ||
+		!tok.Expiry.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("%+v, %v", tok, err)
+	}
+	h, err := APIHeaders(tok.AccessToken)
+	if err != nil || h["Authorization"] != "Bearer "+tok.AccessToken {
+		t.Fatalf("APIHeaders = %v, %v", h, err)
+	}
+}
+
 func TestParseTokenResponse(t *testing.T) {
 	good := `{"token_type":"Bearer","access_token":"at-1.x_y","scope":"campaigns:read","claims":{"sub":"u1","roles":["a"]},"expires_in":3600}`
 	tok, err := ParseTokenResponse(200, []byte(good), t0)
