@@ -3,6 +3,7 @@ package fortis
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net/url"
@@ -335,6 +336,44 @@ func TestParseOpenResponse(t *testing.T) {
 	var e *signers.Error
 	if !errors.Is(err, signers.ErrHTTP) || !errors.As(err, &e) || e.Status != 401 {
 		t.Errorf("401: %v", err)
+	}
+}
+
+// Seed 001, "POST /v2/token": the request and the answer as the document shows
+// them.
+func TestTokenMethodSeedExample(t *testing.T) {
+	r, err := OpenRequest("https://api.example.com", "dev", "myusername", "xxxxxxxx", "xxxx.sandbox.domain.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in map[string]string
+	if err := json.Unmarshal(r.Body, &in); err != nil || len(in) != 3 || in["username"] != "myusername" ||
+		in["password"] != "xxxxxxxx" || in["domain"] != "xxxx.sandbox.domain.com" {
+		t.Fatalf("body %s: %v", r.Body, err)
+	}
+	const answer = `{
+    "token": {
+        "id": "123456789012345678901234",
+        "expire": 15,
+        "first_name": "John",
+        "last_name": "Doe",
+        "password_expire_ts": 1422283692,
+        "time": 1402283692,
+        "token": "abcdefghijklmnop",
+        "username": "myusername",
+        "primary_location_id": "123456789012345678901234",
+        "timezone": "America/New_York",
+        "user_type_id": 200
+    }
+}`
+	o, err := ParseOpenResponse(200, []byte(answer))
+	if err != nil || o.Token != "abcdefghijklmnop" || o.Expire != 15*time.Minute {
+		t.Fatalf("%+v, %v", o, err)
+	}
+	// "GET /v2/contacts?access-token=3pPzNQstYfXDCE5x", "DELETE /v2/token/3pPzNQstYfXDCE5x".
+	d, err := CloseRequest("https://api.example.com", "dev", "3pPzNQstYfXDCE5x")
+	if err != nil || d.Method != "DELETE" || d.URL != "https://api.example.com/v2/token/3pPzNQstYfXDCE5x" {
+		t.Fatalf("%+v, %v", d, err)
 	}
 }
 
