@@ -51,4 +51,6 @@ func (a Authorizer) Authorize(req *signers.Request, tok token.Token) error {
 func (Authorizer) Refused(resp *signers.Response) bool { return resp.Status == 401 }
 
 // Active: a successful (2xx) answer restarts the session's idle period.
-func (Authorizer) Active(resp *signers.Response) bool { return resp.Status >= 200 && resp.Status <= 299 }
+func (Authorizer) Active(resp *signers.Response) bool {
+	return resp.Status >= 200 && resp.Status <= 299
+}
