@@ -393,29 +393,6 @@ func TestRequestChecks(t *testing.T) {
 	}
 }
 
-func TestReadLaunch(t *testing.T) {
-	sent := map[string]any{"company": map[string]any{"value": "Sent_Co"}, "ReturnUrl": "https://s/back"}
-	for _, c := range []struct {
-		body                  string
-		guid, launch, company string
-		ok                    bool
-	}{
-		{`{"guid":"g","launchUrl":"https://k/l","company":"C"}`, "g", "https://k/l", "C", true},
-		{`{"GUID":{"value":"g"},"LaunchURL":{"Value":"https://k/l"}}`, "g", "https://k/l", "Sent_Co", true},
-		{`{"data":{"guid":"g","url":"https://k/l","company":{"value":"D"}}}`, "g", "https://k/l", "D", true},
-		{`"https://k/launch?guid=abc"`, "abc", "https://k/launch?guid=abc", "Sent_Co", true},
-		{`{"keyfaxUrl":"https://k/l?guid=x"}`, "x", "https://k/l?guid=x", "Sent_Co", true},
-		{`{"guid":"g"}`, "", "", "", false},
-		{`not json`, "", "", "", false},
-		{`[1,2]`, "", "", "", false},
-	} {
-		l, ok := readLaunch([]byte(c.body), sent)
-		if ok != c.ok || ok && (l.guid != c.guid || l.launchURL != c.launch || l.company != c.company || l.returnURL != "https://s/back") {
-			t.Errorf("%s: %+v %v", c.body, l, ok)
-		}
-	}
-}
-
 func TestReturned(t *testing.T) {
 	launch, _ := url.Parse("https://kf.example/Interview/launch?guid=1")
 	ret, _ := url.Parse("https://site.example/keyfax-return")
