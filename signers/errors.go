@@ -23,7 +23,7 @@ const (
 	CodeInput        Code = "E_INPUT"         // malformed argument: method, URL, path, header, Retry-After, …
 	CodeKey          Code = "E_KEY"           // a key or secret that cannot be used (empty, not base64)
 	CodeToken        Code = "E_TOKEN"         // a token or token response that cannot be read (JWT shape, JSON, missing fields)
-	CodeTokenExpired Code = "E_TOKEN_EXPIRED" // no usable token: its known expiry passed and no new one could be had
+	CodeTokenExpired Code = "E_TOKEN_EXPIRED" // no usable token: the held one expired (known exp) and getting a new one failed
 	CodeTokenRefused Code = "E_TOKEN_REFUSED" // the server refused the token again, after one refresh
 	CodeSignature    Code = "E_SIGNATURE"     // verification failed: the signature does not match
 	CodeClock        Code = "E_CLOCK"         // verification failed: the timestamp is outside the allowed window
