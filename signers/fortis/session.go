@@ -349,7 +349,7 @@ func (s *Session) Close(ctx context.Context) error {
 		return signers.Wrap(signers.CodeAborted, op, ctx.Err())
 	}
 	cur := s.Current()
-	s.cache.Invalidate(s.cache.Current())
+	s.cache.Set(token.Token{}) // closed, not refused: the next open is not told of it
 	s.mu.Lock()
 	s.val, s.exp = "", time.Time{}
 	s.mu.Unlock()

@@ -165,10 +165,11 @@ func (c *Cache) Current() Token {
 	return c.tok
 }
 
-// Set replaces the held token, for a token obtained elsewhere.
+// Set replaces the held token, for a token obtained elsewhere (or, with the
+// zero Token, forgets it without calling it refused).
 func (c *Cache) Set(t Token) {
 	c.mu.Lock()
-	c.tok = t
+	c.tok, c.refused = t, Token{}
 	c.mu.Unlock()
 }
 

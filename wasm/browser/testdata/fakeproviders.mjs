@@ -1,5 +1,5 @@
 // A small, independent JS implementation of the provider behaviour the client
-// flows meet (written for the tests from shared/PROTOCOLS.md and the broker
+// flows meet (written for the tests from docs/PROTOCOLS.md and the broker
 // contract, not from the Go code), served on 127.0.0.1:
 //
 //   /Interview/api/v1/token    POST, Bearer: a renewed JWT (HS256, exp = now + ttl)
