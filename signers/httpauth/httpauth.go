@@ -1,7 +1,9 @@
 // Package httpauth adapts the signers to net/http, in the style of
-// golang.org/x/oauth2: each provider has an http.RoundTripper that signs or
-// authorizes every request it carries, and the retry policy and clock-skew
-// correction are RoundTrippers too, so they stack:
+// golang.org/x/oauth2: a provider that signs each request (NFON, Keyfax Basic,
+// Fortis HMAC and API key, Fonn with a fixed token) has an http.RoundTripper
+// that signs it, the token-authorized providers share one Transport (a token
+// source plus the provider's flow.Authorizer), and the retry policy and
+// clock-skew correction are RoundTrippers too, so they stack:
 //
 //	client := &http.Client{Transport: &httpauth.Retry{
 //		Base: &httpauth.NFON{Signer: signer, Clock: skewed, Base: &httpauth.Skew{Clock: skewed}},
