@@ -773,11 +773,12 @@ function makeApi(go, ex, native, version) {
   }
 
   // tokenFn wraps a caller's token function so that it always returns a
-  // promise of a plain value and receives { signal }.
+  // promise of a plain value and receives { signal, refused } (refused: the
+  // token the server just refused, or undefined).
   function tokenFn(f) {
-    return (signal) =>
+    return (signal, refused) =>
       Promise.resolve()
-        .then(() => f({ signal }))
+        .then(() => f({ signal, refused }))
         .then(plain)
         .catch((e) => {
           throw failure(e);

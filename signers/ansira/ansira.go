@@ -18,7 +18,8 @@
 //     (AssertionExpiry, CheckAssertion), so that an expired one is a clear
 //     E_CONFIG instead of a refused exchange.
 //   - 401 means the token is missing; 403 means it expired or lacks the scope:
-//     fetch a new token once and retry once, never in a loop.
+//     fetch a new token once and retry once, never in a loop (Authorizer,
+//     signers/flow).
 //   - 429 means over the per-IP limit (5 requests per second on stage, 10 on
 //     production): pace the calls (signers/pace), then honour Retry-After.
 //   - Listings take filter, order_by, page and page_size (ListParams, Pages).

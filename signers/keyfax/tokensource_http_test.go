@@ -374,7 +374,7 @@ func TestTokenSourceInitialOverHTTP(t *testing.T) {
 		HostName: vHost,
 		Doer:     httpDoer{&http.Client{Timeout: 10 * time.Second}},
 		Clock:    clk,
-		Initial: func(ctx context.Context) (string, error) {
+		Initial: func(ctx context.Context, _ string) (string, error) {
 			mu.Lock()
 			calls++
 			mu.Unlock()
