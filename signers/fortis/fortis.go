@@ -15,7 +15,8 @@
 //   - SSO: `v2/contactsso` generates a URL that signs a user in by a click
 //     ([SSORequest], [ParseSSOResponse]).
 //   - OAuth: `Authorization: Bearer <token>` with a token from Fortis' OAuth
-//     authorization process, on most endpoints ([OAuthSource], [Bearer]).
+//     authorization process, on most endpoints ([OAuthSource],
+//     [OAuthAuthorizer], [Bearer]).
 //
 // `developer-id` goes on every request. Field names are written the way Fortis
 // writes them on the wire: lower case, dashes instead of underscores.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/flow"
 	"github.com/apisign/apisign/signers/internal/nodecheck"
 	"github.com/apisign/apisign/signers/token"
 )
@@ -638,10 +639,11 @@ func TestSSORequestAndAnswer(t *testing.T) {
 func TestOAuthSource(t *testing.T) {
 	clk := clock.NewFake(st0)
 	var fetches atomic.Int32
+	var refused []string
 	src, err := NewOAuthSource(OAuthConfig{
-		DeveloperID: "dev-1",
-		Clock:       clk,
+		Clock: clk,
 		Fetch: func(ctx context.Context, cur token.Token) (token.Token, error) {
+			refused = append(refused, cur.Value)
 			n := fetches.Add(1)
 			return token.Token{Value: "oauth-" + strconv.Itoa(int(n)), Expiry: clk.Now().Add(time.Hour)}, nil
 		},
@@ -650,13 +652,8 @@ func TestOAuthSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	tok, err := src.Token(ctx)
-	if err != nil || tok.Value != "oauth-1" {
+	if tok, err := src.Token(ctx); err != nil || tok.Value != "oauth-1" {
 		t.Fatalf("Token = %v, %v", tok, err)
-	}
-	h, err := src.AuthHeader(tok)
-	if err != nil || len(h) != 2 || h["Authorization"] != "Bearer oauth-1" || h["developer-id"] != "dev-1" {
-		t.Fatalf("AuthHeader = %v, %v", h, err)
 	}
 	// Cached until Margin before expiry, then renewed.
 	clk.Advance(time.Hour - DefaultMargin - time.Second)
@@ -667,17 +664,39 @@ func TestOAuthSource(t *testing.T) {
 	if tok, _ := src.Token(ctx); tok.Value != "oauth-2" {
 		t.Fatalf("not renewed: %v", tok)
 	}
-	// A refused token (401) is dropped once; the next Token fetches.
-	if !OAuthRefused(401) || OAuthRefused(403) || OAuthRefused(200) {
-		t.Fatal("OAuthRefused")
-	}
 	src.Invalidate(token.Token{Value: "oauth-1"}) // stale: no effect
 	if src.Current().Value != "oauth-2" {
 		t.Fatal("stale Invalidate dropped the current token")
 	}
-	src.Invalidate(src.Current())
-	if tok, _ := src.Token(ctx); tok.Value != "oauth-3" || fetches.Load() != 3 {
-		t.Fatalf("after Invalidate: %v, %d fetches", tok, fetches.Load())
+
+	// Through flow.Do: the bearer and developer-id on the wire; a 401 drops the
+	// token, one new one is fetched and the request sent once more.
+	var sent []signers.Header
+	status := []int{401, 200}
+	doer := signers.DoerFunc(func(_ context.Context, r *signers.Request) (*signers.Response, error) {
+		sent = append(sent, r.Header)
+		return &signers.Response{Status: status[len(sent)-1]}, nil
+	})
+	req := &signers.Request{Method: "GET", URL: "https://api.example.com/v2/contacts/1"}
+	resp, err := flow.Do(ctx, doer, src, req, OAuthAuthorizer{DeveloperID: "dev-1"})
+	if err != nil || resp.Status != 200 || len(sent) != 2 || fetches.Load() != 3 {
+		t.Fatalf("flow.Do = %v, %v; %d sends, %d fetches", resp, err, len(sent), fetches.Load())
+	}
+	if sent[0]["Authorization"] != "Bearer oauth-2" || sent[1]["Authorization"] != "Bearer oauth-3" ||
+		sent[1]["developer-id"] != "dev-1" || len(sent[1]) != 2 || refused[2] != "oauth-2" {
+		t.Fatalf("sent %v, fetch told %q", sent, refused)
+	}
+	a := OAuthAuthorizer{}
+	if !a.Refused(&signers.Response{Status: 401}) || a.Refused(&signers.Response{Status: 403}) || a.Active(&signers.Response{Status: 200}) {
+		t.Fatal("Refused/Active")
+	}
+	for _, c := range []struct {
+		a   OAuthAuthorizer
+		tok string
+		err error
+	}{{OAuthAuthorizer{}, "", signers.ErrToken}, {OAuthAuthorizer{}, "a b", signers.ErrToken}, {OAuthAuthorizer{DeveloperID: "a\nb"}, "t", signers.ErrInput}} {
+		err := c.a.Authorize(&signers.Request{Header: signers.Header{}}, token.Token{Value: c.tok})
+		checkErr(t, "Authorize "+c.tok, err, c.err)
 	}
 
 	// A fetched value that cannot go in a header is refused, never cached.
@@ -689,11 +708,4 @@ func TestOAuthSource(t *testing.T) {
 	}
 	_, err = NewOAuthSource(OAuthConfig{})
 	checkErr(t, "no fetch", err, signers.ErrConfig)
-	_, err = NewOAuthSource(OAuthConfig{DeveloperID: "a\nb", Fetch: func(context.Context, token.Token) (token.Token, error) {
-		return token.Token{}, nil
-	}})
-	checkErr(t, "bad developer id", err, signers.ErrInput)
-	if _, err := src.AuthHeader(token.Token{}); !errors.Is(err, signers.ErrToken) {
-		t.Fatalf("AuthHeader empty: %v", err)
-	}
 }

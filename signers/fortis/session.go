@@ -482,8 +482,6 @@ func ParseSSOResponse(status int, body []byte) (SSO, error) {
 
 // OAuthConfig configures an OAuthSource.
 type OAuthConfig struct {
-	// DeveloperID is sent as developer-id beside the bearer token (AuthHeader).
-	DeveloperID string
 	// Fetch runs Fortis' OAuth authorization process and returns an access
 	// token with its expiry (zero: unknown). Fortis' document defers the process
 	// (grant and endpoints) to a page outside apisign's documents, so this
@@ -497,25 +495,17 @@ type OAuthConfig struct {
 
 // OAuthSource holds a Fortis OAuth access token and renews it Margin ahead of
 // its expiry (token.Cache: one fetch for N concurrent callers; a failed early
-// renewal keeps the old token). It implements token.Source; a transport sends
-// AuthHeader's headers and, when OAuthRefused says the token was refused,
-// calls Invalidate and tries once more with a new token.
+// renewal keeps the old token). It is a signers/flow Source: with
+// OAuthAuthorizer, flow.Do sends a request with the bearer token and, when it is
+// refused, one more time with a new one.
 type OAuthSource struct {
-	developerID string
-	cache       *token.Cache
+	cache *token.Cache
 }
 
-// NewOAuthSource checks cfg: Fetch is required (E_CONFIG), a developer id must
-// be printable ASCII (E_INPUT).
+// NewOAuthSource checks cfg: Fetch is required (E_CONFIG).
 func NewOAuthSource(cfg OAuthConfig) (*OAuthSource, error) {
-	const op = "fortis.NewOAuthSource"
 	if cfg.Fetch == nil {
-		return nil, signers.E(signers.CodeConfig, op, "no Fetch to obtain an OAuth access token")
-	}
-	if cfg.DeveloperID != "" {
-		if err := checkHeaderValue(op, "developer id", cfg.DeveloperID); err != nil {
-			return nil, err
-		}
+		return nil, signers.E(signers.CodeConfig, "fortis.NewOAuthSource", "no Fetch to obtain an OAuth access token")
 	}
 	if cfg.Margin <= 0 {
 		cfg.Margin = DefaultMargin
@@ -530,7 +520,7 @@ func NewOAuthSource(cfg OAuthConfig) (*OAuthSource, error) {
 		}
 		return t, nil
 	}
-	return &OAuthSource{developerID: cfg.DeveloperID, cache: token.NewCache(fetch, cfg.Margin, cfg.Clock)}, nil
+	return &OAuthSource{cache: token.NewCache(fetch, cfg.Margin, cfg.Clock)}, nil
 }
 
 // Token returns an access token valid for at least Margin, fetching one if needed.
@@ -542,21 +532,36 @@ func (s *OAuthSource) Invalidate(t token.Token) { s.cache.Invalidate(t) }
 // Current returns the held token, valid or not.
 func (s *OAuthSource) Current() token.Token { return s.cache.Current() }
 
-// AuthHeader returns the headers that authenticate a request with t:
-// Authorization: Bearer <token>, and developer-id when configured.
-func (s *OAuthSource) AuthHeader(t token.Token) (signers.Header, error) {
-	auth, err := Bearer(t.Value)
-	if err != nil {
-		return nil, err
-	}
-	h := signers.Header{"Authorization": auth}
-	if s.developerID != "" {
-		h[HeaderDeveloperID] = s.developerID
-	}
-	return h, nil
+// OAuthAuthorizer is Fortis' OAuth rule for signers/flow: every call carries
+// `Authorization: Bearer <access token>` with `developer-id` beside it (Fortis'
+// OAuth example). Fortis' document names no status for a refused bearer token;
+// 401 is the one RFC 6750 gives an invalid or expired token, so a 401 is worth
+// one new token and one more try. A bearer token's lifetime does not depend on
+// its use.
+type OAuthAuthorizer struct {
+	// DeveloperID is sent as developer-id; empty sends none (the broker adds it).
+	DeveloperID string
 }
 
-// OAuthRefused reports whether an answer's status means the bearer token was
-// refused, so a new one is worth one more try: 401, the status RFC 6750 gives
-// an invalid or expired token (Fortis' document names none).
-func OAuthRefused(status int) bool { return status == 401 }
+// Authorize sets Authorization (and developer-id) for tok.
+func (a OAuthAuthorizer) Authorize(req *signers.Request, tok token.Token) error {
+	const op = "fortis.OAuthAuthorize"
+	auth, err := Bearer(tok.Value)
+	if err != nil {
+		return err
+	}
+	if a.DeveloperID != "" {
+		if err := checkHeaderValue(op, "developer id", a.DeveloperID); err != nil {
+			return err
+		}
+		req.Header.Set(HeaderDeveloperID, a.DeveloperID)
+	}
+	req.Header.Set("Authorization", auth)
+	return nil
+}
+
+// Refused: 401.
+func (OAuthAuthorizer) Refused(resp *signers.Response) bool { return resp.Status == 401 }
+
+// Active: never.
+func (OAuthAuthorizer) Active(*signers.Response) bool { return false }
