@@ -4,7 +4,7 @@
 //
 //	go run ./bench/broker [-duration 3s] [-c 8] [-workerd PATH -worker DIR -runs 5]
 //
-// Natively: the sandbox emulators (cmd/devserver/sandbox) and the broker
+// Natively: the sandbox emulators (internal/sandbox) and the broker
 // (broker.New with the sandbox's Env) each serve on their own 127.0.0.1 port,
 // and a closed-loop load generator (c workers, each sending its next request
 // when the last one's answer is read, over kept-alive connections) drives one
@@ -48,7 +48,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/signers/nfon"
 	"github.com/apisign/apisign/wasm/broker"
 )

@@ -2,7 +2,7 @@
 //
 //	/                     the static files of web/ (the demo page, apisign.mjs, apisign.wasm)
 //	/broker/              the broker (wasm/broker), configured for the sandbox
-//	/sandbox/             the provider emulators (cmd/devserver/sandbox)
+//	/sandbox/             the provider emulators (internal/sandbox)
 //	GET /site/caller-token  a 10-minute broker caller token, as an embedding site's backend mints it
 //	GET /site/config        the public settings the demo page needs (URLs, host name; no secret)
 //
@@ -38,7 +38,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/wasm/broker"
 )
 

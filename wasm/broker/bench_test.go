@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
 )
 
 // BenchmarkHandler is the broker's own cost per request, in memory: no

@@ -19,12 +19,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/signers/clock"
 )
 
 // The tests drive the broker handler in memory against the dev server's
-// provider emulators (cmd/devserver/sandbox), through a test-only middleware
+// provider emulators (internal/sandbox), through a test-only middleware
 // (upstream) that records what reaches them and scripts failures. No sockets,
 // so they also run under GOOS=js in Node. Every answer and every log line is
 // scanned for every configured secret.

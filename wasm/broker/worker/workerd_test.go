@@ -6,7 +6,7 @@ package main
 // shim from workers-assets-gen, the Go module for GOOS=js), starts it in
 // workerd (the Workers runtime, from npm) on 127.0.0.1 with test secrets, and
 // drives it over HTTP against the dev server's provider emulators
-// (cmd/devserver/sandbox), which check every signature with the core's
+// (internal/sandbox), which check every signature with the core's
 // verifiers. (The broker package's own tests also recompute the Keyfax and
 // NFON signatures independently; the Worker runs that same Go code.)
 
@@ -31,7 +31,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/signers/keyfax"
 	"github.com/apisign/apisign/wasm/broker"
 )
