@@ -10,19 +10,28 @@ import (
 	"github.com/apisign/apisign/signers/token"
 )
 
-type ansiraProvider struct {
+// Ansira: the broker exchanges the assertion with the client credentials
+// (docs/PROTOCOLS.md "Ansira"); the page holds only the access token.
+var ansiraProvider = provider{
+	name:  "ansira",
+	setup: setupAnsira,
+	routes: []route{
+		{"/ansira/token", "POST", (*Broker).ansiraToken},
+	},
+}
+
+type ansiraState struct {
 	scope string
 	ts    *ansira.TokenSource
 }
 
 const ansiraStoreKey = "ansira-access-token"
 
-func (b *Broker) setupAnsira(e *env) {
+func setupAnsira(b *Broker, e *env) string {
 	const p = "ansira"
 	v, why := e.group(p, []string{"ANSIRA_TOKEN_URL", "ANSIRA_CLIENT_ID", "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION"}, "ANSIRA_SCOPE")
 	if why != "" {
-		b.off[p] = why
-		return
+		return why
 	}
 	params := ansira.TokenRequestParams{
 		TokenURL:     v["ANSIRA_TOKEN_URL"],
@@ -32,15 +41,14 @@ func (b *Broker) setupAnsira(e *env) {
 		Scope:        v["ANSIRA_SCOPE"],
 	}
 	if err := ansira.CheckTokenURL(params.TokenURL); err != nil {
-		b.off[p] = e.invalid(p, "ANSIRA_TOKEN_URL", "is not usable ("+msgOf(err)+")")
-		return
+		return e.invalid(p, "ANSIRA_TOKEN_URL", "is not usable ("+msgOf(err)+")")
 	}
 	ts, err := ansira.NewTokenSource(ansira.Config{Params: params, Doer: signers.DoerFunc(b.send), Clock: b.clock})
 	if err != nil {
-		b.off[p] = e.invalid(p, "ANSIRA_CLIENT_ID, ANSIRA_CLIENT_SECRET or ANSIRA_ASSERTION", "is malformed ("+msgOf(err)+")")
-		return
+		return e.invalid(p, "ANSIRA_CLIENT_ID, ANSIRA_CLIENT_SECRET or ANSIRA_ASSERTION", "is malformed ("+msgOf(err)+")")
 	}
-	b.ansira = &ansiraProvider{scope: params.Scope, ts: ts}
+	b.ansira = &ansiraState{scope: params.Scope, ts: ts}
+	return ""
 }
 
 // ansiraAnswer is the OAuth-shaped answer of POST /ansira/token. expires_in is
@@ -63,7 +71,7 @@ type ansiraRequest struct {
 // ansiraToken exchanges the configured assertion for an access token (Basic
 // with the client id and secret), cached until ansira.DefaultMargin before
 // expires_in runs out.
-func (b *Broker) ansiraToken(w http.ResponseWriter, r *http.Request) {
+func (b *Broker) ansiraToken(w http.ResponseWriter, r *http.Request, _ string) {
 	p := b.ansira
 	body, ok := b.readBody(w, r)
 	if !ok {

@@ -114,7 +114,7 @@ func TestCORS(t *testing.T) {
 	want := map[string]string{
 		"Access-Control-Allow-Origin":   testOrigin,
 		"Access-Control-Allow-Headers":  "X-Apisign-Caller, Content-Type, impersonatedUserExternalId",
-		"Access-Control-Expose-Headers": "Retry-After, Date",
+		"Access-Control-Expose-Headers": "Retry-After, Date, X-Apisign-Error",
 		"Vary":                          "Origin",
 	}
 	for k, v := range want {
@@ -129,7 +129,7 @@ func TestCORS(t *testing.T) {
 	// An actual request from an allowed origin gets the CORS headers too.
 	rec = h.do(req{Target: "/keyfax/token", Header: map[string]string{"Origin": testOrigin}})
 	if rec.Code != 200 || rec.Header().Get("Access-Control-Allow-Origin") != testOrigin ||
-		rec.Header().Get("Access-Control-Expose-Headers") != "Retry-After, Date" {
+		rec.Header().Get("Access-Control-Expose-Headers") != "Retry-After, Date, X-Apisign-Error" {
 		t.Errorf("allowed origin: status %d, headers %v", rec.Code, rec.Header())
 	}
 
@@ -364,10 +364,10 @@ func TestNFONForwardVectors(t *testing.T) {
 		env["NFON_SECRET"] = "nfon-example-secret"
 	})
 	h.clk.Set(time.Date(2025, 8, 6, 14, 32, 0, 0, time.UTC))
-	h.b.rt = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	h.outbound(roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		auths = append(auths, r.Header.Get("Authorization")+" "+r.Header.Get("x-nfon-date")+" "+r.URL.String())
 		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody}, nil
-	})
+	}))
 	body := `{"data":[{"name":"displayName","value":"John Doe"},{"name":"displayNumber","value":"+49 (176) 12345678"}]}`
 	h.do(req{Target: "/nfon/api/customers/K1234/phone-books"})
 	h.do(req{Target: "/nfon/api/customers/K1234/phone-books?search=I%20Am%20Encoded"})
@@ -516,6 +516,12 @@ func TestAllowedPathsConfig(t *testing.T) {
 		if rec := h.do(req{Target: target}); rec.Code != status {
 			t.Errorf("%s: status %d, want %d", target, rec.Code, status)
 		}
+	}
+	// FONN_ALLOWED_PATHS has no default: the access token reaches the whole API.
+	h = newHarness(t, func(env map[string]string) { delete(env, "FONN_ALLOWED_PATHS") })
+	wantError(t, h.do(req{Target: "/fonn/api/v1/projects"}), 503, "E_CONFIG")
+	if h.cfgErr == nil || !strings.Contains(h.cfgErr.Error(), "FONN_ALLOWED_PATHS not set") {
+		t.Errorf("config error %v", h.cfgErr)
 	}
 	h = newHarness(t, func(env map[string]string) { env["NFON_ALLOWED_PATHS"] = "/api/../admin" })
 	wantError(t, h.do(req{Target: "/nfon/api/x"}), 503, "E_CONFIG")
@@ -684,6 +690,7 @@ func TestUpstreamStatusesPassedBack(t *testing.T) {
 				w.Header().Set("Retry-After", retryAfter)
 			}
 			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set(HeaderError, "E_UPSTREAM_SAYS")
 			w.WriteHeader(status)
 			w.Write([]byte("upstream says " + http.StatusText(status)))
 			return true
@@ -699,6 +706,13 @@ func TestUpstreamStatusesPassedBack(t *testing.T) {
 			rec := h.do(req{Target: target})
 			if rec.Code != c.status || rec.Header().Get("Retry-After") != c.retryAfter || rec.Body.String() != "upstream says "+http.StatusText(c.status) {
 				t.Errorf("%s upstream %d: got %d, Retry-After %q, body %q", target, c.status, rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+			}
+			// A forwarded refusal is the upstream's: no broker error code (an
+			// upstream's own X-Apisign-Error stays behind), and it cannot run
+			// as a page of the broker's origin.
+			hd := rec.Header()
+			if _, ok := hd[HeaderError]; ok || hd.Get("Content-Security-Policy") != "sandbox" || hd.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s upstream %d: headers %v", target, c.status, hd)
 			}
 		}
 	}
@@ -766,9 +780,9 @@ func TestUpstreamTimeoutAndUnreachable(t *testing.T) {
 	}
 
 	// A transport that cannot connect.
-	h.b.rt = roundTripFunc(func(*http.Request) (*http.Response, error) {
+	h.outbound(roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, errors.New("dial tcp 127.0.0.1:9: connection refused")
-	})
+	}))
 	for _, r := range all {
 		e := wantError(t, h.do(r), http.StatusBadGateway, "E_NETWORK")
 		if strings.Contains(e.Message, "127.0.0.1") {
@@ -788,10 +802,10 @@ func TestUpstreamTimeoutWithContextBlindTransport(t *testing.T) {
 	h := newHarness(t, func(env map[string]string) { env[EnvUpstreamTimeout] = "20ms" })
 	release := make(chan struct{})
 	defer close(release)
-	h.b.rt = roundTripFunc(func(*http.Request) (*http.Response, error) {
+	h.outbound(roundTripFunc(func(*http.Request) (*http.Response, error) {
 		<-release
 		return nil, errors.New("never")
-	})
+	}))
 	wantError(t, h.do(req{Target: "/nfon/api/x"}), http.StatusGatewayTimeout, "E_NETWORK")
 }
 

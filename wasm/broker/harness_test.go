@@ -45,6 +45,7 @@ type harness struct {
 	env    map[string]string
 	b      *Broker
 	cfgErr error
+	opts   []Option
 
 	mu      sync.Mutex
 	logs    bytes.Buffer
@@ -62,7 +63,7 @@ func newHarness(t *testing.T, edit func(env map[string]string), opts ...Option) 
 	h.creds = h.sb.Credentials()
 	h.up = &upstream{sb: h.sb, creds: h.creds}
 	h.env = h.sb.Env()
-	delete(h.env, "FONN_ALLOWED_PATHS") // the broker's default, "/"
+	h.env["FONN_ALLOWED_PATHS"] = "/"
 	h.secrets = secretValues(h.env)
 	h.env[EnvCallerSecret] = "caller-" + hex.EncodeToString([]byte(t.Name()+"-0123456789abcdef"))
 	h.env[EnvAllowedOrigins] = testOrigin + ", http://127.0.0.1:8080"
@@ -75,8 +76,8 @@ func newHarness(t *testing.T, edit func(env map[string]string), opts ...Option) 
 		fmt.Fprintf(&h.logs, format+"\n", args...)
 		h.mu.Unlock()
 	}
-	opts = append([]Option{WithClock(h.clk), WithLogger(logf)}, opts...)
-	h.b, h.cfgErr = New(func(k string) string { return h.env[k] }, inMemory{h.up}, opts...)
+	h.opts = append([]Option{WithClock(h.clk), WithLogger(logf)}, opts...)
+	h.outbound(inMemory{h.up})
 	t.Cleanup(func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -86,6 +87,11 @@ func newHarness(t *testing.T, edit func(env map[string]string), opts ...Option) 
 		}
 	})
 	return h
+}
+
+// outbound rebuilds the broker with rt as its outbound transport.
+func (h *harness) outbound(rt http.RoundTripper) {
+	h.b, h.cfgErr = New(func(k string) string { return h.env[k] }, rt, h.opts...)
 }
 
 // publicEnv names the broker variables that are not secret (the page may see
@@ -485,6 +491,9 @@ func wantError(t *testing.T, rec *httptest.ResponseRecorder, status int, code st
 	}
 	if e.Message == "" {
 		t.Errorf("error without a message")
+	}
+	if got := rec.Header().Get(HeaderError); got != code {
+		t.Errorf("%s = %q, want %s (the broker's own error)", HeaderError, got, code)
 	}
 	return e
 }

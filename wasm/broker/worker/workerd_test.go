@@ -153,7 +153,7 @@ func TestWorkerInWorkerd(t *testing.T) {
 	if err != nil || kf.HostName != creds.KeyfaxHostName || kf.ExpiresAt != claims.Exp.UTC().Format(time.RFC3339) {
 		t.Errorf("keyfax token answer %s (%v)", data, err)
 	}
-	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || resp.Header.Get("Access-Control-Expose-Headers") != "Retry-After, Date" {
+	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || resp.Header.Get("Access-Control-Expose-Headers") != "Retry-After, Date, X-Apisign-Error" {
 		t.Errorf("CORS headers %v", resp.Header)
 	}
 	// The second mint comes from the isolate-wide store: the Go instance is
