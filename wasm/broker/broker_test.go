@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/keyfax"
 )
@@ -95,7 +96,7 @@ func TestCallerRequiredOnEveryRoute(t *testing.T) {
 			t.Run(r.Method+r.Target+"/"+c.name, func(t *testing.T) { wantError(t, rec, http.StatusUnauthorized, c.code) })
 		}
 	}
-	for _, s := range h.up.requests() {
+	for _, s := range h.up.Requests() {
 		t.Errorf("%s %s reached upstream without a valid caller", s.Method, s.URI)
 	}
 }
@@ -201,7 +202,7 @@ func TestKeyfaxTokenStore(t *testing.T) {
 	store := NewMemoryStore()
 	h := newHarness(t, nil, WithStore(store))
 	a := decode[keyfaxAnswer](t, h.do(req{Target: "/keyfax/token"}))
-	b2, _ := New(func(k string) string { return h.env[k] }, inMemory{h.up}, WithClock(h.clk), WithStore(store))
+	b2, _ := New(func(k string) string { return h.env[k] }, testkit.InMemory{Handler: h.up}, WithClock(h.clk), WithStore(store))
 	h.b = b2 // a fresh instance, as in the Worker
 	if b := decode[keyfaxAnswer](t, h.do(req{Target: "/keyfax/token"})); b != a {
 		t.Errorf("second instance answered %+v, want the stored %+v", b, a)
@@ -250,7 +251,7 @@ func TestAnsiraTokenStore(t *testing.T) {
 	store := NewMemoryStore()
 	h := newHarness(t, nil, WithStore(store))
 	a := decode[ansiraAnswer](t, h.do(req{Method: "POST", Target: "/ansira/token"}))
-	h.b, _ = New(func(k string) string { return h.env[k] }, inMemory{h.up}, WithClock(h.clk), WithStore(store))
+	h.b, _ = New(func(k string) string { return h.env[k] }, testkit.InMemory{Handler: h.up}, WithClock(h.clk), WithStore(store))
 	h.clk.Advance(time.Minute)
 	b := decode[ansiraAnswer](t, h.do(req{Method: "POST", Target: "/ansira/token"}))
 	if b.AccessToken != a.AccessToken || b.ExpiresIn != 3540 || b.Scope != a.Scope {
@@ -309,7 +310,7 @@ func TestNFONForward(t *testing.T) {
 	if rec.Code != http.StatusCreated || !strings.Contains(rec.Body.String(), `"John Doe"`) {
 		t.Fatalf("status %d: %s (upstream: %v)", rec.Code, rec.Body, h.up.Failures())
 	}
-	e := h.up.last(t)
+	e := h.up.Last(t)
 	sum := md5.Sum(body)
 	got := md5.Sum(e.Body)
 	if e.Method != "POST" || e.URI != "/nfon/api/customers/K1234/phone-books?search=I%20Am%20Encoded&x=a%2Bb" ||
@@ -344,12 +345,12 @@ func TestNFONForward(t *testing.T) {
 			b = []byte{0, 1, 2, 0xff, '\n'}
 		}
 		rec := h.do(req{Method: m, Target: entry, Body: b, Header: map[string]string{"Content-Type": "application/octet-stream"}})
-		e := h.up.last(t)
+		e := h.up.Last(t)
 		if rec.Code != status || e.Status != status || e.Method != m || e.URI != entry || !bytes.Equal(e.Body, b) {
 			t.Errorf("%s: status %d (upstream %d), upstream saw %s %s %q (failures %v)", m, rec.Code, e.Status, e.Method, e.URI, e.Body, h.up.Failures())
 		}
 	}
-	if rec := h.do(req{Method: "HEAD", Target: "/nfon/api/customers/K1234/phone-books"}); rec.Code != 200 || rec.Body.Len() != 0 || h.up.last(t).Method != "HEAD" {
+	if rec := h.do(req{Method: "HEAD", Target: "/nfon/api/customers/K1234/phone-books"}); rec.Code != 200 || rec.Body.Len() != 0 || h.up.Last(t).Method != "HEAD" {
 		t.Errorf("HEAD: status %d, body %d bytes", rec.Code, rec.Body.Len())
 	}
 }
@@ -404,7 +405,7 @@ func TestFonnForward(t *testing.T) {
 	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &projects) != nil || projects.Impersonated != "ext-42" || projects.TotalCount == 0 {
 		t.Fatalf("status %d: %s (upstream: %v)", rec.Code, rec.Body, h.up.Failures())
 	}
-	if e := h.up.last(t); e.URI != "/fonn/api/v1/projects?page=2" || e.Header.Get("impersonatedUserExternalId") != "ext-42" {
+	if e := h.up.Last(t); e.URI != "/fonn/api/v1/projects?page=2" || e.Header.Get("impersonatedUserExternalId") != "ext-42" {
 		t.Errorf("upstream saw %s %v", e.URI, e.Header)
 	}
 	// A body passes on as it is; the sandbox takes the credentials, then
@@ -412,12 +413,12 @@ func TestFonnForward(t *testing.T) {
 	rec = h.do(req{Method: "POST", Target: "/fonn/api/v1/customers/7/orders?page=2", Body: []byte(`{"a":1}`), Header: map[string]string{
 		"Content-Type": "application/json", "impersonatedUserExternalId": "ext-42",
 	}})
-	if e := h.up.last(t); rec.Code != 405 || e.URI != "/fonn/api/v1/customers/7/orders?page=2" ||
+	if e := h.up.Last(t); rec.Code != 405 || e.URI != "/fonn/api/v1/customers/7/orders?page=2" ||
 		e.Header.Get("impersonatedUserExternalId") != "ext-42" || string(e.Body) != `{"a":1}` || e.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("status %d, upstream saw %s %v %q (failures %v)", rec.Code, e.URI, e.Header, e.Body, h.up.Failures())
 	}
 	rec = h.do(req{Target: "/fonn/api/v1/me"})
-	if e := h.up.last(t); rec.Code != 404 || len(e.Header.Values("impersonatedUserExternalId")) != 0 || strings.Contains(rec.Body.String(), "ext-42") {
+	if e := h.up.Last(t); rec.Code != 404 || len(e.Header.Values("impersonatedUserExternalId")) != 0 || strings.Contains(rec.Body.String(), "ext-42") {
 		t.Errorf("impersonation without the client asking: %d %s %v", rec.Code, rec.Body, e.Header)
 	}
 	wantError(t, h.do(req{Target: "/fonn/api", Header: map[string]string{"impersonatedUserExternalId": " padded "}}), 400, "E_INPUT")
@@ -685,7 +686,7 @@ func (r *recorderForPanic) WriteHeader(s int)           { r.status = s }
 func TestUpstreamStatusesPassedBack(t *testing.T) {
 	h := newHarness(t, nil)
 	answer := func(status int, retryAfter string) {
-		h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+		h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 			if retryAfter != "" {
 				w.Header().Set("Retry-After", retryAfter)
 			}
@@ -748,7 +749,7 @@ func TestUpstreamStatusesPassedBack(t *testing.T) {
 	wantError(t, rec, 429, "E_HTTP")
 
 	// Unusable token answers.
-	h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+	h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 		w.Write([]byte(`{"token": "not a jwt", "access_token": ""}`))
 		return true
 	})
@@ -760,7 +761,7 @@ func TestUpstreamStatusesPassedBack(t *testing.T) {
 func TestUpstreamTimeoutAndUnreachable(t *testing.T) {
 	h := newHarness(t, func(env map[string]string) { env[EnvUpstreamTimeout] = "50ms" })
 	// The emulator hangs until the broker gives up on it.
-	h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+	h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 		<-r.Context().Done()
 		return true
 	})
@@ -811,7 +812,7 @@ func TestUpstreamTimeoutWithContextBlindTransport(t *testing.T) {
 
 func TestClientGoneNoAnswer(t *testing.T) {
 	h := newHarness(t, nil)
-	h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+	h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 		<-r.Context().Done()
 		return true
 	})
@@ -828,7 +829,7 @@ func TestClientGoneNoAnswer(t *testing.T) {
 
 func TestRedirectLocationNotPassedOn(t *testing.T) {
 	h := newHarness(t, nil)
-	h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+	h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Location", "https://evil.example/steal")
 		w.WriteHeader(http.StatusFound)
 		return true
