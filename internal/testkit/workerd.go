@@ -71,9 +71,13 @@ func StartWorkerd(ctx context.Context, workerd, root, built, dir string, env map
 	if err := os.WriteFile(filepath.Join(dir, "workerd.capnp"), config, 0o600); err != nil {
 		return nil, err
 	}
-	built, err = filepath.Abs(built)
-	if err != nil {
+	if built, err = filepath.Abs(built); err != nil {
 		return nil, err
+	}
+	if strings.ContainsRune(workerd, filepath.Separator) { // a path: workerd runs in dir
+		if workerd, err = filepath.Abs(workerd); err != nil {
+			return nil, err
+		}
 	}
 	if link := filepath.Join(dir, "build"); link != built {
 		os.Remove(link)
