@@ -10,29 +10,18 @@ import (
 	"github.com/apisign/apisign/signers/token"
 )
 
-// Ansira: the broker exchanges the assertion with the client credentials
-// (docs/PROTOCOLS.md "Ansira"); the page holds only the access token.
-var ansiraProvider = provider{
-	name:  "ansira",
-	setup: setupAnsira,
-	routes: []route{
-		{"/ansira/token", "POST", (*Broker).ansiraToken},
-	},
-}
-
+// ansiraState is the configured Ansira provider: the token source caches the
+// access token for expires_in and exchanges again only when it is refused.
 type ansiraState struct {
-	scope string
+	scope string // the scope asked for, answered when the exchange names none
 	ts    *ansira.TokenSource
 }
 
+// ansiraStoreKey is the Store key of the whole answer (token, scope) as JSON.
 const ansiraStoreKey = "ansira-access-token"
 
-func setupAnsira(b *Broker, e *env) string {
+func setupAnsira(b *Broker, e *env, v map[string]string) string {
 	const p = "ansira"
-	v, why := e.group(p, []string{"ANSIRA_TOKEN_URL", "ANSIRA_CLIENT_ID", "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION"}, "ANSIRA_SCOPE")
-	if why != "" {
-		return why
-	}
 	params := ansira.TokenRequestParams{
 		TokenURL:     v["ANSIRA_TOKEN_URL"],
 		ClientID:     v["ANSIRA_CLIENT_ID"],
@@ -96,12 +85,8 @@ func (b *Broker) ansiraToken(w http.ResponseWriter, r *http.Request, _ string) {
 			}
 		}
 	}
-	ctx, cancel := b.upstreamCtx(r)
-	defer cancel()
-	ctx, n := withNote(ctx)
-	t, err := p.ts.Token(ctx)
-	if err != nil {
-		b.upstreamError(w, r, "ansira token endpoint", err, n)
+	t, ok := b.token(w, r, "ansira token endpoint", p.ts)
+	if !ok {
 		return
 	}
 	a := ansiraAnswer{AccessToken: t.Value, TokenType: "Bearer", Scope: p.scope}

@@ -49,21 +49,22 @@ type Broker struct {
 	callerOff    string // why no caller can be accepted ("" when the secret is set)
 	origins      map[string]bool
 
-	keyfax *keyfaxState
-	ansira *ansiraState
-	fortis *fortisState
-	nfon   *forwarder
-	fonn   *forwarder
-	off    map[string]string // provider -> why its routes answer 503
+	keyfax     *keyfaxState
+	ansira     *ansiraState
+	fortis     *fortisState
+	forwarders map[string]*forwarder // by provider (nfon, fonn)
+	off        map[string]string     // provider -> why its routes answer 503
 }
 
-// provider is one row of the provider table: each provider's file holds its
-// configuration reading (setup), its routes and their handlers.
+// provider is one row of the provider table.
 type provider struct {
 	name string
-	// setup reads the provider's variables and wires it into b; it returns
-	// why the provider is off, or "" when it is usable.
-	setup  func(b *Broker, e *env) string
+	// required and optional name its variables. With none of them set the
+	// provider is off; with only some of the required ones, misconfigured.
+	required, optional []string
+	// setup wires the provider into b from the values v of its variables;
+	// it returns why the provider is unusable, or "".
+	setup  func(b *Broker, e *env, v map[string]string) string
 	routes []route
 }
 
@@ -76,12 +77,47 @@ type route struct {
 	serve   func(b *Broker, w http.ResponseWriter, r *http.Request, rest string)
 }
 
-// providers is the provider table; its routes are the broker's route table.
-var providers = []*provider{&keyfaxProvider, &ansiraProvider, &fortisProvider, &nfonProvider, &fonnProvider}
+// providers is the provider table, and its routes the broker's route table.
+// Each provider's file (keyfax.go, …) holds its setup and handlers.
+var providers = []provider{{
+	name:     "keyfax",
+	required: []string{"KEYFAX_BASE_URL", "KEYFAX_HOST_NAME", "KEYFAX_API_KEY", "KEYFAX_SIGNING_KEY"},
+	setup:    setupKeyfax,
+	routes:   []route{{"/keyfax/token", "GET", (*Broker).keyfaxToken}},
+}, {
+	name:     "ansira",
+	required: []string{"ANSIRA_TOKEN_URL", "ANSIRA_CLIENT_ID", "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION"},
+	optional: []string{"ANSIRA_SCOPE"},
+	setup:    setupAnsira,
+	routes:   []route{{"/ansira/token", "POST", (*Broker).ansiraToken}},
+}, {
+	name:     "fortis",
+	required: []string{"FORTIS_BASE_URL", "FORTIS_DEVELOPER_ID", "FORTIS_USERNAME", "FORTIS_PASSWORD"},
+	optional: []string{"FORTIS_DOMAIN"},
+	setup:    setupFortis,
+	routes: []route{
+		{"/fortis/session", "POST", (*Broker).fortisOpen},
+		{"/fortis/session/", "DELETE", (*Broker).fortisClose},
+	},
+}, {
+	name:     "nfon",
+	required: []string{"NFON_BASE_URL", "NFON_KEY_ID", "NFON_SECRET"},
+	optional: []string{"NFON_ALLOWED_PATHS"}, // default /api/
+	setup:    setupNFON,
+	routes:   []route{{"/nfon/", allowMethods, forwardTo("nfon")}},
+}, {
+	name: "fonn",
+	// No default allow-list: the access token reaches every path of the
+	// API, so the deployment must say which the pages may use.
+	required: []string{"FONN_BASE_URL", "FONN_SUBSCRIPTION_KEY", "FONN_ACCESS_TOKEN", "FONN_ALLOWED_PATHS"},
+	setup:    setupFonn,
+	routes:   []route{{"/fonn/", allowMethods, forwardTo("fonn")}},
+}}
 
 // findRoute returns the route of an escaped path, its provider and the rest.
 func findRoute(path string) (*provider, *route, string) {
-	for _, p := range providers {
+	for i := range providers {
+		p := &providers[i]
 		for i := range p.routes {
 			rt := &p.routes[i]
 			if path == rt.path {
@@ -127,7 +163,7 @@ func New(getenv func(string) string, outbound http.RoundTripper, opts ...Option)
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	b := &Broker{clock: clock.Real, logf: log.Printf, off: map[string]string{}}
+	b := &Broker{clock: clock.Real, logf: log.Printf, off: map[string]string{}, forwarders: map[string]*forwarder{}}
 	for _, o := range opts {
 		o(b)
 	}
@@ -157,7 +193,11 @@ func New(getenv func(string) string, outbound http.RoundTripper, opts ...Option)
 		b.callerSecret = []byte(s)
 	}
 	for _, p := range providers {
-		if why := p.setup(b, e); why != "" {
+		v, why := e.group(p.name, p.required, p.optional...)
+		if why == "" {
+			why = p.setup(b, e, v)
+		}
+		if why != "" {
 			b.off[p.name] = why
 		}
 	}

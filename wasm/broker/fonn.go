@@ -1,30 +1,16 @@
 package broker
 
 import (
-	"net/http"
-
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/fonn"
 )
 
-// Fonn: the broker adds the subscription key and access token to each
+// setupFonn: the broker adds the subscription key and access token to each
 // forwarded request (docs/PROTOCOLS.md "Fonn"); the page may name the user to
 // impersonate.
-var fonnProvider = provider{
-	name:  "fonn",
-	setup: setupFonn,
-	routes: []route{
-		{"/fonn/", allowMethods, func(b *Broker, w http.ResponseWriter, r *http.Request, rest string) {
-			b.forward(w, r, b.fonn, rest)
-		}},
-	},
-}
-
-// setupFonn has no default allow-list: the access token reaches every path of
-// the API, so the deployment must say which the pages may use.
-func setupFonn(b *Broker, e *env) string {
+func setupFonn(b *Broker, e *env, v map[string]string) string {
 	const p = "fonn"
-	f, v, why := setupForwarder(e, p, []string{"FONN_SUBSCRIPTION_KEY", "FONN_ACCESS_TOKEN"}, "")
+	f, why := newForwarder(e, p, v, "")
 	if why != "" {
 		return why
 	}
@@ -45,6 +31,6 @@ func setupFonn(b *Broker, e *env) string {
 		}
 		return nil
 	}
-	b.fonn = f
+	b.forwarders[p] = f
 	return ""
 }

@@ -9,27 +9,12 @@ import (
 	"github.com/apisign/apisign/signers/fortis"
 )
 
-// Fortis: the broker opens and closes sessions with the user's credentials
-// (docs/PROTOCOLS.md "Fortis"); the page holds only a session token.
-var fortisProvider = provider{
-	name:  "fortis",
-	setup: setupFortis,
-	routes: []route{
-		{"/fortis/session", "POST", (*Broker).fortisOpen},
-		{"/fortis/session/", "DELETE", (*Broker).fortisClose},
-	},
-}
-
 type fortisState struct {
 	base, developerID, username, password, domain string
 }
 
-func setupFortis(b *Broker, e *env) string {
+func setupFortis(b *Broker, e *env, v map[string]string) string {
 	const p = "fortis"
-	v, why := e.group(p, []string{"FORTIS_BASE_URL", "FORTIS_DEVELOPER_ID", "FORTIS_USERNAME", "FORTIS_PASSWORD"}, "FORTIS_DOMAIN")
-	if why != "" {
-		return why
-	}
 	base, _, why := e.base(p, "FORTIS_BASE_URL", v)
 	if why != "" {
 		return why

@@ -31,29 +31,27 @@ type forwarder struct {
 // stays behind.
 var passBack = []string{"Content-Type", "Content-Disposition", "Content-Language", "Retry-After", "Date"}
 
-// setupForwarder reads what every forwarding provider has: <P>_BASE_URL, the
-// credential variables creds, and the path allow-list <P>_ALLOWED_PATHS (def
-// when unset; with def "" it must be set). It returns the forwarder without
-// its authorize, and the values read.
-func setupForwarder(e *env, p string, creds []string, def string) (*forwarder, map[string]string, string) {
+// newForwarder reads what every forwarding provider has, from the values v
+// of its variables: <P>_BASE_URL and the path allow-list <P>_ALLOWED_PATHS
+// (def when unset). It returns the forwarder without its authorize.
+func newForwarder(e *env, p string, v map[string]string, def string) (*forwarder, string) {
 	pre := strings.ToUpper(p)
-	required, optional := append([]string{pre + "_BASE_URL"}, creds...), []string{pre + "_ALLOWED_PATHS"}
-	if def == "" {
-		required, optional = append(required, optional...), nil
-	}
-	v, why := e.group(p, required, optional...)
-	if why != "" {
-		return nil, nil, why
-	}
 	base, u, why := e.base(p, pre+"_BASE_URL", v)
 	if why != "" {
-		return nil, nil, why
+		return nil, why
 	}
 	prefixes, ok := e.prefixes(pre+"_ALLOWED_PATHS", def)
 	if !ok {
-		return nil, nil, e.invalid(p, pre+"_ALLOWED_PATHS", "is not a comma-separated list of absolute paths")
+		return nil, e.invalid(p, pre+"_ALLOWED_PATHS", "is not a comma-separated list of absolute paths")
 	}
-	return &forwarder{name: p, base: base, host: u, prefixes: prefixes}, v, ""
+	return &forwarder{name: p, base: base, host: u, prefixes: prefixes}, ""
+}
+
+// forwardTo is the route handler of a forwarding provider.
+func forwardTo(p string) func(b *Broker, w http.ResponseWriter, r *http.Request, rest string) {
+	return func(b *Broker, w http.ResponseWriter, r *http.Request, rest string) {
+		b.forward(w, r, b.forwarders[p], rest)
+	}
 }
 
 // forward sends the caller's request to the provider: the same method, the

@@ -9,29 +9,19 @@ import (
 	"github.com/apisign/apisign/signers/keyfax"
 )
 
-// Keyfax: the broker mints the JWT with the API key and signing key (Basic,
-// docs/PROTOCOLS.md "Keyfax") and hands the page only the JWT.
-var keyfaxProvider = provider{
-	name:  "keyfax",
-	setup: setupKeyfax,
-	routes: []route{
-		{"/keyfax/token", "GET", (*Broker).keyfaxToken},
-	},
-}
-
+// keyfaxState is the configured Keyfax provider. The token source caches the
+// JWT in Go memory (and shares one mint among concurrent callers); the Store,
+// when set, keeps it across the Worker's per-request Go instances too.
 type keyfaxState struct {
-	hostName string
+	hostName string // the page needs it for the Bearer header
 	ts       *keyfax.TokenSource
 }
 
+// keyfaxStoreKey is the Store key of the JWT.
 const keyfaxStoreKey = "keyfax-jwt"
 
-func setupKeyfax(b *Broker, e *env) string {
+func setupKeyfax(b *Broker, e *env, v map[string]string) string {
 	const p = "keyfax"
-	v, why := e.group(p, []string{"KEYFAX_BASE_URL", "KEYFAX_HOST_NAME", "KEYFAX_API_KEY", "KEYFAX_SIGNING_KEY"})
-	if why != "" {
-		return why
-	}
 	base, _, why := e.base(p, "KEYFAX_BASE_URL", v)
 	if why != "" {
 		return why
@@ -70,12 +60,8 @@ func (b *Broker) keyfaxToken(w http.ResponseWriter, r *http.Request, _ string) {
 			return
 		}
 	}
-	ctx, cancel := b.upstreamCtx(r)
-	defer cancel()
-	ctx, n := withNote(ctx)
-	t, err := p.ts.Token(ctx)
-	if err != nil {
-		b.upstreamError(w, r, "keyfax token endpoint", err, n)
+	t, ok := b.token(w, r, "keyfax token endpoint", p.ts)
+	if !ok {
 		return
 	}
 	if b.store != nil {

@@ -1,28 +1,16 @@
 package broker
 
 import (
-	"net/http"
-
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/nfon"
 )
 
-// NFON: the broker signs each forwarded request with NFON-API
+// setupNFON: the broker signs each forwarded request with NFON-API
 // (docs/PROTOCOLS.md "NFON"); the page never holds the secret.
-var nfonProvider = provider{
-	name:  "nfon",
-	setup: setupNFON,
-	routes: []route{
-		{"/nfon/", allowMethods, func(b *Broker, w http.ResponseWriter, r *http.Request, rest string) {
-			b.forward(w, r, b.nfon, rest)
-		}},
-	},
-}
-
-func setupNFON(b *Broker, e *env) string {
+func setupNFON(b *Broker, e *env, v map[string]string) string {
 	const p = "nfon"
-	f, v, why := setupForwarder(e, p, []string{"NFON_KEY_ID", "NFON_SECRET"}, "/api/")
+	f, why := newForwarder(e, p, v, "/api/")
 	if why != "" {
 		return why
 	}
@@ -35,6 +23,6 @@ func setupNFON(b *Broker, e *env) string {
 		_, err := signer.SignRequest(req, f.skew.Now())
 		return err
 	}
-	b.nfon = f
+	b.forwarders[p] = f
 	return ""
 }

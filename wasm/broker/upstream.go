@@ -11,6 +11,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/retry"
+	"github.com/apisign/apisign/signers/token"
 )
 
 // maxUpstreamBody caps what the broker reads of an upstream answer. Token
@@ -25,6 +26,20 @@ func (b *Broker) send(ctx context.Context, req *signers.Request) (*signers.Respo
 		note(ctx, resp)
 	}
 	return resp, err
+}
+
+// token gets a token from src within the upstream timeout. On failure it has
+// answered; what names the endpoint for the message.
+func (b *Broker) token(w http.ResponseWriter, r *http.Request, what string, src token.Source) (token.Token, bool) {
+	ctx, cancel := b.upstreamCtx(r)
+	defer cancel()
+	ctx, n := withNote(ctx)
+	t, err := src.Token(ctx)
+	if err != nil {
+		b.upstreamError(w, r, what, err, n)
+		return t, false
+	}
+	return t, true
 }
 
 // header reads one incoming header, joining repeats with "," as the Doer joins
