@@ -30,14 +30,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
@@ -100,17 +97,15 @@ func run(duration time.Duration, conc int, workerd, worker string, runs int) err
 	sb := sandbox.New(sandbox.Options{BaseURL: sbURL})
 	go http.Serve(sbLn, sb)
 
-	secret := make([]byte, 32)
-	rand.Read(secret)
 	env := sb.Env()
-	env[broker.EnvCallerSecret] = hex.EncodeToString(secret)
+	env[broker.EnvCallerSecret] = broker.NewCallerSecret()
 	env[broker.EnvAllowedOrigins] = "http://127.0.0.1"
 	caller := broker.MintCallerToken([]byte(env[broker.EnvCallerSecret]), time.Now().Add(time.Hour))
 
 	outbound := http.DefaultTransport.(*http.Transport).Clone()
 	outbound.Proxy = nil
 	outbound.MaxIdleConnsPerHost = 4 * conc
-	b, err := broker.New(func(k string) string { return env[k] }, outbound, broker.WithLogger(log.New(io.Discard, "", 0).Printf))
+	b, err := broker.New(func(k string) string { return env[k] }, outbound, broker.WithLogger(func(string, ...any) {}))
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}

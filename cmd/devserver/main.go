@@ -19,8 +19,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -117,9 +115,7 @@ type server struct {
 // logged, not fatal: the broker still serves the providers it could set up.
 func newServer(origin, webDir string, logger *log.Logger) *server {
 	sb := sandbox.New(sandbox.Options{BaseURL: origin + "/sandbox"})
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	s := &server{origin: origin, sandbox: sb, secret: []byte(hex.EncodeToString(secret))}
+	s := &server{origin: origin, sandbox: sb, secret: []byte(broker.NewCallerSecret())}
 
 	env := sb.Env()
 	env[broker.EnvCallerSecret] = string(s.secret)
