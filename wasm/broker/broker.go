@@ -61,6 +61,8 @@ type provider struct {
 	name string
 	// required and optional name its variables. With none of them set the
 	// provider is off; with only some of the required ones, misconfigured.
+	// (NFON_ALLOWED_PATHS is neither: it has a default, and a deployment that
+	// keeps it set without using NFON is not misconfigured.)
 	required, optional []string
 	// setup wires the provider into b from the values v of its variables;
 	// it returns why the provider is unusable, or "".
@@ -102,7 +104,6 @@ var providers = []provider{{
 }, {
 	name:     "nfon",
 	required: []string{"NFON_BASE_URL", "NFON_KEY_ID", "NFON_SECRET"},
-	optional: []string{"NFON_ALLOWED_PATHS"}, // default /api/
 	setup:    setupNFON,
 	routes:   []route{{"/nfon/", allowMethods, forwardTo("nfon")}},
 }, {

@@ -355,7 +355,7 @@ func TestNFONForward(t *testing.T) {
 	}
 }
 
-// The broker's NFON signatures are the PROTOCOLS.md vectors (computed with
+// The broker's NFON signatures are the docs/PROTOCOLS.md "NFON" vectors (computed with
 // Node's crypto) when the clock and credentials are the vectors'.
 func TestNFONForwardVectors(t *testing.T) {
 	var auths []string

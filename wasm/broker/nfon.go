@@ -10,7 +10,7 @@ import (
 // (docs/PROTOCOLS.md "NFON"); the page never holds the secret.
 func setupNFON(b *Broker, e *env, v map[string]string) string {
 	const p = "nfon"
-	f, why := newForwarder(e, p, v, "/api/")
+	f, why := newForwarder(e, p, v, "/api/") // NFON_ALLOWED_PATHS: the API's own paths by default
 	if why != "" {
 		return why
 	}
