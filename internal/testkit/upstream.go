@@ -159,17 +159,6 @@ func (u *Upstream) Failures() []string {
 	return out
 }
 
-// IndependentFailures lists the requests that failed Check.
-func (u *Upstream) IndependentFailures() []string {
-	var out []string
-	for _, s := range u.Requests() {
-		if s.Independent != "" {
-			out = append(out, s.Method+" "+s.URI+": "+s.Independent)
-		}
-	}
-	return out
-}
-
 // Probe asks the emulators directly (not recorded), e.g. whether a token
 // works; url is absolute. It returns the status.
 func (u *Upstream) Probe(method, url string, header map[string]string) int {

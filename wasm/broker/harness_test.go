@@ -82,8 +82,10 @@ func newHarness(t *testing.T, edit func(env map[string]string), opts ...Option) 
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.scan("log", h.logs.String())
-		for _, why := range h.up.IndependentFailures() {
-			t.Errorf("independent signature check: %s", why)
+		for _, s := range h.up.Requests() {
+			if s.Independent != "" {
+				t.Errorf("independent signature check: %s %s: %s", s.Method, s.URI, s.Independent)
+			}
 		}
 	})
 	return h
