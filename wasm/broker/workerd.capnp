@@ -9,7 +9,7 @@
 # writes). Configuration comes from the process environment (fromEnvironment):
 # an unset variable is a null binding, which the Worker reads as unset.
 # Durable Object storage is the directory do-storage/ (relative to the working
-# directory, which must exist), for the deployment-wide state. Outbound fetch
+# directory; it must exist), one subdirectory per namespace. Outbound fetch
 # may reach loopback and private addresses too ("local"; workerd's default
 # "internet" service allows public ones only), so the local emulators work.
 # The socket listens on 127.0.0.1:8787; tests pass their own with
@@ -35,6 +35,10 @@ const broker :Workerd.Worker = (
   # Matches wrangler.jsonc.
   compatibilityDate = "2026-04-01",
   durableObjectStorage = (localDisk = "do-storage"),
+  # The deployment-wide state (Keyfax keys, single flights, rate limits). Its
+  # class, a small JS module beside the Worker, comes with that work; until
+  # then workerd warns at start that the worker exports no such class.
+  durableObjectNamespaces = [(className = "BrokerState", uniqueKey = "apisign-broker-state")],
   bindings = [
     (name = "APISIGN_CALLER_SECRET", fromEnvironment = "APISIGN_CALLER_SECRET"),
     (name = "APISIGN_ALLOWED_ORIGINS", fromEnvironment = "APISIGN_ALLOWED_ORIGINS"),
