@@ -253,7 +253,7 @@ func TestWorkerInWorkerd(t *testing.T) {
 
 	// The variables left unset (APISIGN_UPSTREAM_TIMEOUT, FORTIS_DOMAIN, …) are
 	// null bindings; read as "<null>" they would be configuration problems.
-	if logs := wd.Logs.String(); strings.Contains(logs, "configuration") {
+	if logs := wd.Logs.String(); strings.Contains(logs, "apisign broker configuration") {
 		t.Errorf("the Worker reported configuration problems: %s", logs)
 	}
 }
