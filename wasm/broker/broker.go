@@ -19,7 +19,7 @@
 // The same handler runs natively under net/http (the dev server) and as a
 // Cloudflare Worker (wasm/broker/worker, through github.com/syumai/workers), so
 // the package uses no syscall/js: configuration comes from a getter
-// (os.Getenv or cloudflare.Getenv) and outbound calls through an injected
+// (os.Getenv, or the Worker's bindings) and outbound calls through an injected
 // http.RoundTripper (net/http's, or the Worker's fetch).
 package broker
 
@@ -119,8 +119,8 @@ var providers = []provider{{
 func findRoute(path string) (*provider, *route, string) {
 	for i := range providers {
 		p := &providers[i]
-		for i := range p.routes {
-			rt := &p.routes[i]
+		for j := range p.routes {
+			rt := &p.routes[j]
 			if path == rt.path {
 				return p, rt, ""
 			}
@@ -151,7 +151,7 @@ func WithLogger(logf func(format string, args ...any)) Option {
 }
 
 // New builds the broker from the environment read through getenv (os.Getenv
-// natively, cloudflare.Getenv in the Worker), sending upstream calls through
+// natively, the Worker's bindings in the Worker), sending upstream calls through
 // outbound: http.DefaultTransport natively, the fetch transport in the Worker.
 //
 // It always returns a usable Broker. A provider whose variables are all unset

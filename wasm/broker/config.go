@@ -39,7 +39,7 @@ func (e *ConfigError) Error() string {
 }
 
 // env reads the configuration through a getter (os.Getenv natively,
-// cloudflare.Getenv in the Worker) and collects problems.
+// the Worker's bindings in the Worker) and collects problems.
 type env struct {
 	get      func(string) string
 	problems []string
