@@ -2,7 +2,7 @@
 //
 //	/                     the static files of web/ (the demo page, apisign.mjs, apisign.wasm)
 //	/broker/              the broker (wasm/broker), configured for the sandbox
-//	/sandbox/             the provider emulators (cmd/devserver/sandbox)
+//	/sandbox/             the provider emulators (internal/sandbox)
 //	GET /site/caller-token  a 10-minute broker caller token, as an embedding site's backend mints it
 //	GET /site/config        the public settings the demo page needs (URLs, host name; no secret)
 //
@@ -19,8 +19,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -37,7 +35,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/wasm/broker"
 )
 
@@ -116,9 +114,7 @@ type server struct {
 // logged, not fatal: the broker still serves the providers it could set up.
 func newServer(origin, webDir string, logger *log.Logger) *server {
 	sb := sandbox.New(sandbox.Options{BaseURL: origin + "/sandbox"})
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	s := &server{origin: origin, sandbox: sb, secret: []byte(hex.EncodeToString(secret))}
+	s := &server{origin: origin, sandbox: sb, secret: []byte(broker.NewCallerSecret())}
 
 	env := sb.Env()
 	env[broker.EnvCallerSecret] = string(s.secret)

@@ -16,8 +16,6 @@ package httpauth
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -105,48 +103,6 @@ func withTarget(u *url.URL, target string) (*url.URL, error) {
 		return nil, signers.E(signers.CodeInternal, "httpauth.withTarget", "request-target not kept")
 	}
 	return &c, nil
-}
-
-// NewDoer returns a signers.Doer that sends requests with c (nil means
-// http.DefaultClient). The answer's body is read whole; a transport failure is
-// an E_NETWORK error, or E_ABORTED when ctx ended.
-func NewDoer(c *http.Client) signers.Doer {
-	if c == nil {
-		c = http.DefaultClient
-	}
-	return signers.DoerFunc(func(ctx context.Context, req *signers.Request) (*signers.Response, error) {
-		const op = "httpauth.Do"
-		var reqBody io.Reader // nil for no body: fetch-based transports (GOOS=js) refuse a GET with a body stream
-		if len(req.Body) > 0 {
-			reqBody = bytes.NewReader(req.Body)
-		}
-		hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, reqBody)
-		if err != nil {
-			return nil, signers.E(signers.CodeInput, op, "malformed request method or URL")
-		}
-		for k, v := range req.Header {
-			hr.Header.Set(k, v)
-		}
-		resp, err := c.Do(hr)
-		if err != nil {
-			return nil, networkError(ctx, op, err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
-		if err != nil {
-			return nil, networkError(ctx, op, err)
-		}
-		return &signers.Response{Status: resp.StatusCode, Header: FromHTTP(resp.Header), Body: body}, nil
-	})
-}
-
-// networkError classifies a transport failure without quoting it: a
-// *url.Error's text contains the URL, which may carry a query-string credential.
-func networkError(ctx context.Context, op string, err error) error {
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return signers.E(signers.CodeAborted, op, "aborted")
-	}
-	return signers.E(signers.CodeNetwork, op, "no answer from the server")
 }
 
 // FromHTTP flattens an http.Header to one value per name, joining repeated
