@@ -3,7 +3,7 @@
 // temporary project; there `import { load } from "apisign"` must work
 //
 //   - in Node, with load() finding the module beside the loader, signing the
-//     NFON GET vector of docs/PROTOCOLS.md ("NFON");
+//     NFON GET vector of docs/PROTOCOLS.md ("NFON vectors");
 //   - in a Vite app, built with the repository's Vite and run in Chromium,
 //     where Vite emits the module as an asset (new URL(..., import.meta.url)).
 //
@@ -20,7 +20,7 @@ import { build } from "vite";
 import { chromium } from "playwright-core";
 import { pack, packageFiles } from "./pack.mjs";
 
-// docs/PROTOCOLS.md, "NFON": the GET vector, signed by an independent HMAC-SHA1 there.
+// docs/PROTOCOLS.md, "NFON vectors": the GET request and its signature.
 const VECTOR = { method: "GET", path: "/api/customers/K1234/phone-books", date: "2025-08-06T14:32:00Z", keyId: "3697ad86-fa77-4b25-9373-02dce48530ff", secret: "nfon-example-secret" };
 const WANT = "NFON-API 3697ad86-fa77-4b25-9373-02dce48530ff:ofdQ9hgbzJ/n5f0iL2mXVXJ14T0=";
 
