@@ -402,8 +402,9 @@ async function fetchCallerToken(refused) {
     return caller.token;
   } catch (e) {
     if (s) {
+      const { code, text } = describeError(e);
       s.fail(e);
-      setup.status("error", `Error ${describeError(e).text}`, describeError(e).code);
+      setup.status("error", `Error ${text}`, code);
     }
     throw e;
   } finally {
