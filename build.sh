@@ -27,7 +27,7 @@ setup() {
 	# download a browser here); the tests launch /usr/bin/chromium.
 	if [ ! -x /usr/bin/chromium ]; then
 		if [ "$(id -u)" != 0 ]; then
-			echo "build.sh: Chromium is missing: run sudo apt-get install -y chromium, then ./build.sh test again" >&2
+			echo "build.sh: Chromium is missing: run sudo apt-get update && sudo apt-get install -y chromium, then ./build.sh test again" >&2
 			exit 1
 		fi
 		echo "== apt-get install chromium"
