@@ -325,12 +325,14 @@ test("bad tokens: each case is refused, with its own status, log and code", { ti
   const bc = ended("bad-caller");
   await bc.waitFor();
   assert.equal(await bc.getAttribute("data-state"), "refused", await bc.textContent());
-  assert.equal(await bc.getAttribute("data-code"), "E_HTTP");
-  assert.match(await bc.textContent(), /E_HTTP \(HTTP 401, broker: E_SIGNATURE\)/);
+  // The broker refused the caller token (X-Apisign-Error): the module asked for
+  // a fresh one once, got the same forged string, and gave up.
+  assert.equal(await bc.getAttribute("data-code"), "E_TOKEN_REFUSED");
+  assert.match(await bc.textContent(), /E_TOKEN_REFUSED \(HTTP 401, broker: E_SIGNATURE\)/);
   // The second case did not erase the first.
   assert.equal(await kf.getAttribute("data-code"), "E_TOKEN_REFUSED");
   assert.equal(await page.locator(`${tid("log-bad-keyfax")} .outcome.refused`).count(), 1);
-  assert.equal(await page.locator(`${tid("log-bad-caller")} .outcome.refused[data-code="E_HTTP"]`).count(), 1);
+  assert.equal(await page.locator(`${tid("log-bad-caller")} .outcome.refused[data-code="E_TOKEN_REFUSED"]`).count(), 1);
   await snapshotDom("bad caller");
   await page.locator(tid("flow-bad")).screenshot({ path: path.join(outDir, "demo-bad-caller.png") });
 });
