@@ -50,6 +50,14 @@ type Options struct {
 
 	// KeyfaxTokenTTL is the lifetime of a Keyfax JWT; 0 means 24 hours.
 	KeyfaxTokenTTL time.Duration
+	// KeyfaxWebHook is the WebHookUrl of the sandbox's Keyfax host (the
+	// KeyGen element of kfServerConfig.xml): POST /api/v1/key posts the new keys
+	// there as JSON. Empty means e-mail delivery, read with KeyfaxMailbox.
+	KeyfaxWebHook string
+	// KeyfaxNewHosts are further KeyGen host names, without keys until the
+	// anonymous GET /api/v1/key creates them (201, then 400). Nil means the
+	// kfServerConfig.xml example's one, "Default".
+	KeyfaxNewHosts []string
 	// FortisIdle is the idle expiry of a Fortis session token; 0 means 15 minutes.
 	FortisIdle time.Duration
 	// AnsiraTokenTTL is the expires_in of an Ansira access token; 0 means 1 hour.
@@ -106,7 +114,7 @@ func New(opts Options) *Sandbox {
 		c = clock.Real
 	}
 	s := &Sandbox{base: base, clock: c, mux: http.NewServeMux()}
-	s.keyfax = newKeyfax(s, opts.KeyfaxTokenTTL)
+	s.keyfax = newKeyfax(s, opts)
 	s.nfon = newNFON(s)
 	s.fortis = newFortis(s, opts.FortisIdle)
 	s.ansira = newAnsira(s, opts.AnsiraTokenTTL)
