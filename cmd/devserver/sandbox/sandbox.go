@@ -62,6 +62,9 @@ type Options struct {
 	FortisIdle time.Duration
 	// AnsiraTokenTTL is the expires_in of an Ansira access token; 0 means 1 hour.
 	AnsiraTokenTTL time.Duration
+	// AnsiraRateLimit is how many calls per second one IP address may make to
+	// one Ansira endpoint before 429; 0 means 5 (stage; production allows 10).
+	AnsiraRateLimit int
 	// FonnBurst is how many calls per FonnWindow one subscription key may make
 	// before Fonn answers 429; 0 means 30.
 	FonnBurst int
@@ -117,7 +120,7 @@ func New(opts Options) *Sandbox {
 	s.keyfax = newKeyfax(s, opts)
 	s.nfon = newNFON(s)
 	s.fortis = newFortis(s, opts.FortisIdle)
-	s.ansira = newAnsira(s, opts.AnsiraTokenTTL)
+	s.ansira = newAnsira(s, opts)
 	s.fonn = newFonn(s, opts.FonnBurst, opts.FonnWindow)
 
 	s.mux.Handle("/keyfax/", http.StripPrefix("/keyfax", s.keyfax))
