@@ -263,7 +263,9 @@ func condition(field, op, value filterToken) (func(map[string]any) bool, string)
 		if _, isNum := want.(int); isNum {
 			return nil, "like takes a 'quoted' value"
 		}
-		return func(row map[string]any) bool { return like(strings.ToLower(row[field.text].(string)), strings.ToLower(value.text)) }, ""
+		return func(row map[string]any) bool {
+			return like(strings.ToLower(row[field.text].(string)), strings.ToLower(value.text))
+		}, ""
 	}
 	if test == nil || op.quoted {
 		return nil, "unknown operator " + strconv.Quote(op.text)
