@@ -84,6 +84,7 @@ type Credentials struct {
 	FortisUsername, FortisPassword, FortisDomain string
 	FortisUserID, FortisUserAPIKey               string
 	FortisUserHashKey                            string
+	FortisOAuthToken                             string // as if Fortis' OAuth process had issued it
 
 	AnsiraClientID, AnsiraClientSecret string
 	AnsiraAssertion, AnsiraScope       string
@@ -162,6 +163,7 @@ func (s *Sandbox) Env() map[string]string {
 		"FORTIS_USERNAME":     c.FortisUsername,
 		"FORTIS_PASSWORD":     c.FortisPassword,
 		"FORTIS_DOMAIN":       c.FortisDomain,
+		"FORTIS_OAUTH_TOKEN":  c.FortisOAuthToken,
 
 		"ANSIRA_TOKEN_URL":     s.base + "/ansira/oauth/v2/oauth-token",
 		"ANSIRA_CLIENT_ID":     c.AnsiraClientID,
