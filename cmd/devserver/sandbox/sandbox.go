@@ -89,7 +89,8 @@ type Credentials struct {
 	AnsiraClientID, AnsiraClientSecret string
 	AnsiraAssertion, AnsiraScope       string
 
-	FonnSubscriptionKey, FonnAccessToken string
+	FonnSubscriptionKey, FonnSecondarySubscriptionKey string
+	FonnAccessToken, FonnWorkspaceToken               string
 }
 
 // Sandbox is the set of emulators behind one http.Handler. It is safe for
@@ -171,10 +172,12 @@ func (s *Sandbox) Env() map[string]string {
 		"ANSIRA_ASSERTION":     c.AnsiraAssertion,
 		"ANSIRA_SCOPE":         c.AnsiraScope,
 
-		"FONN_BASE_URL":         s.base + "/fonn",
-		"FONN_SUBSCRIPTION_KEY": c.FonnSubscriptionKey,
-		"FONN_ACCESS_TOKEN":     c.FonnAccessToken,
-		"FONN_ALLOWED_PATHS":    "/api/",
+		"FONN_BASE_URL":                   s.base + "/fonn",
+		"FONN_SUBSCRIPTION_KEY":           c.FonnSubscriptionKey,
+		"FONN_ACCESS_TOKEN":               c.FonnAccessToken,
+		"FONN_SECONDARY_SUBSCRIPTION_KEY": c.FonnSecondarySubscriptionKey,
+		"FONN_WORKSPACE_TOKEN":            c.FonnWorkspaceToken,
+		"FONN_ALLOWED_PATHS":              "/api/",
 	}
 }
 
