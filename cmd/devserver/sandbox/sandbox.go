@@ -2,19 +2,21 @@
 // Fortis, Ansira, Fonn) closely enough that the demo page, the broker and the
 // tests run end to end on localhost with no real account.
 //
-// Each emulator checks requests the way the provider documents it, with the
-// verifiers of apisign's own core (signers/keyfax, signers/nfon, signers/fortis),
-// issues and expires tokens, and answers 202/401/403/429 where the real API
-// does. Credentials are fresh random values drawn at New, so nothing here is a
-// shared secret; Env hands them to the broker under the names of its contract.
+// Each emulator answers as the vendor's document says (docs/PROTOCOLS.md has a
+// section per provider): status codes, body shapes and field names as the
+// documents' examples, checked with the verifiers of apisign's own core
+// (signers/keyfax, signers/nfon, signers/fortis); where a document leaves an
+// answer open, the emulator's choice is said in its doc comment. Credentials
+// are fresh random values drawn at New, so nothing here is a shared secret; Env
+// hands them to the broker under the names of its contract.
 //
 // One handler serves every provider under a prefix:
 //
 //	/keyfax/Interview/api/v1/...   Keyfax Web API, plus the interview page at /keyfax/Interview/launch
-//	/nfon/api/...                  NFON Service Portal API (phone books)
-//	/fortis/v2/...                 Fortis v2 (token, transactions)
+//	/nfon/api/...                  NFON Service Portal API (phone books, announcements)
+//	/fortis/v2/...                 Fortis v2 (token, contactsso, transactions, contacts), /fortis/sso/ the SSO links
 //	/ansira/oauth/v2/oauth-token   Ansira token endpoint
-//	/ansira/api/...                Ansira API (campaigns)
+//	/ansira/api/...                Ansira API (campaigns, with filter/order_by/paging)
 //	/fonn/api/...                  Fonn API (projects)
 //
 // It may be mounted under a path (the dev server uses /sandbox with
