@@ -117,11 +117,14 @@ func compareField(a, b any) int {
 	return strings.Compare(strings.ToLower(x), strings.ToLower(y))
 }
 
+// sortKey is one sort expression: a field, ascending unless desc.
 type sortKey struct {
 	field string
 	desc  bool
 }
 
+// parseOrder reads sort expressions written one after the other, each a sign
+// and a field name ("+channel-budget").
 func parseOrder(s string) ([]sortKey, string) {
 	var keys []sortKey
 	for i := 0; i < len(s); {
@@ -157,6 +160,7 @@ type filterToken struct {
 	quoted bool
 }
 
+// tokenizeFilter splits a filter at blanks outside quoted values.
 func tokenizeFilter(s string) ([]filterToken, string) {
 	var toks []filterToken
 	for i := 0; i < len(s); {

@@ -79,6 +79,9 @@ func newFortis(s *Sandbox, idle time.Duration) *fortisEmu {
 	return f
 }
 
+// fortisError answers a refusal. The document shows no error body, only
+// statuses (204/404 for DELETE /v2/token), so the shape is the sandbox's own,
+// the same for every refusal: {type: "Error", title, statusCode, detail}.
 func fortisError(w http.ResponseWriter, status int, title, detail string) {
 	writeJSON(w, status, map[string]any{"type": "Error", "title": title, "statusCode": status, "detail": detail})
 }

@@ -57,7 +57,8 @@ type keyfaxEmu struct {
 // current ones stay valid until the first request verified with the pending
 // ones, which then become current (Keyfax: "Only once a request comes into the
 // Keyfax Web API using the newly generated keys ... will the current or existing
-// keys be invalidated").
+// keys be invalidated"). A further POST before then replaces the pending keys,
+// which were never used.
 type kfHost struct {
 	webHook          string
 	current, pending *kfKey
