@@ -417,7 +417,7 @@ func (k *keyfaxEmu) token(w http.ResponseWriter, r *http.Request) {
 		"iat":      now.Unix(),
 		"exp":      now.Add(k.ttl).Unix(),
 	})
-	kfAnswer(w, r, http.StatusOK, "JsonWebToken", map[string]string{"company": kfCompany, "token": jwt})
+	kfAnswer(w, r, http.StatusOK, "JsonWebToken", kfObject{{"company", kfCompany}, {"token", jwt}})
 }
 
 // kfStartupMembers are the members of start-up data, in the document's order,
@@ -431,14 +431,15 @@ var kfStartupMembers = []struct{ name, value string }{
 }
 
 // exampleStartup is GET /api/v1/startup's answer: every member of the
-// document's start-up data schema as {key, id, value, attributes, children}.
-func exampleStartup() map[string]any {
-	m := make(map[string]any, len(kfStartupMembers))
+// document's start-up data schema, in its order, as {key, id, value,
+// attributes, children}.
+func exampleStartup() kfObject {
+	o := make(kfObject, 0, len(kfStartupMembers))
 	for _, f := range kfStartupMembers {
-		m[f.name] = map[string]any{"key": f.name, "id": "", "value": f.value,
-			"attributes": []any{}, "children": []any{}}
+		o = append(o, kfMember{f.name, kfObject{{"key", f.name}, {"id", ""}, {"value", f.value},
+			{"attributes", []any{}}, {"children", []any{}}}})
 	}
-	return m
+	return o
 }
 
 func (k *keyfaxEmu) startup(w http.ResponseWriter, r *http.Request) {
@@ -476,10 +477,10 @@ func (k *keyfaxEmu) startup(w http.ResponseWriter, r *http.Request) {
 		k.order = k.order[1:]
 	}
 	k.mu.Unlock()
-	kfAnswer(w, r, http.StatusOK, "LaunchData", map[string]string{
-		"guid":      sess.guid,
-		"launchUrl": k.s.base + "/keyfax/Interview/launch?guid=" + sess.guid,
-		"company":   sess.company,
+	kfAnswer(w, r, http.StatusOK, "LaunchData", kfObject{
+		{"guid", sess.guid},
+		{"launchUrl", k.s.base + "/keyfax/Interview/launch?guid=" + sess.guid},
+		{"company", sess.company},
 	})
 }
 
@@ -575,41 +576,17 @@ var kfProblems = []struct {
 // kfPriorities maps a priority code to its Keyfax PriorityId.
 var kfPriorities = map[string]string{"E": "2101", "U": "2103", "R": "2105"}
 
-// keyfaxData builds the results of an ended session in the shape of the
-// document's example: KeyfaxData with a Call (attributes as "@name", the
-// script path as "#cdata-section", unset codes null, every value a string)
-// holding its Repair list, then Status (1 completed, 2 cancelled) and GUID.
-func keyfaxData(s *kfSession) map[string]any {
-	logDate := s.ended.UTC().Format("02/01/2006 15:04:05")
-	call := map[string]any{
-		"@name":                "Call1",
-		"@type":                s.mode,
-		"OriginatingSystem":    "apisign",
-		"Company":              s.company,
-		"LogDate":              logDate,
-		"UserCode":             s.userName,
-		"ExpenditureCode":      nil,
-		"ContractCode":         nil,
-		"PreAuthoriseRequired": nil,
-		"ReasonCode":           "",
-		"ReasonText":           "",
-		"Recharge":             "0",
-		"RechargeCode":         "",
-		"RechargeCost":         "0.00",
-		"ScheduleId":           "",
-		"SiteVisit":            "",
-		"AdditionalInfo":       s.details,
-		"SpecialInstructions":  "",
-		"AdviceCount":          "0",
-		"ActionCount":          "0",
-		"SubActionCount":       "0",
-	}
+// keyfaxData builds the results of an ended session in the shape and member
+// order of the document's example: KeyfaxData with a Call (attributes as
+// "@name", the script path as "#cdata-section", unset codes null, every value
+// a string) holding its Repair list, then Status (1 completed, 2 cancelled)
+// and GUID. A cancelled session has no category, topic or repair.
+func keyfaxData(s *kfSession) kfObject {
 	status := kfComplete
+	var categoryID, category, topicID, topic, callText, scriptPath string
 	repairs := []any{}
 	if s.state == kfCancelled {
-		status = kfCancelled
-		call["CallText"] = "Session cancelled by the user"
-		call["ScriptPath"] = map[string]any{"#cdata-section": ""}
+		status, callText = kfCancelled, "Session cancelled by the user"
 	} else {
 		p := kfProblems[0]
 		for _, q := range kfProblems {
@@ -621,29 +598,55 @@ func keyfaxData(s *kfSession) map[string]any {
 		if s.risk == "Yes" {
 			priority, days = "E", 1
 		}
-		call["CategoryId"], call["CategoryText"] = p.CategoryID, p.Category
-		call["TopicId"], call["TopicText"] = p.TopicID, p.Topic
-		call["CallText"] = p.Value
-		call["ScriptPath"] = map[string]any{"#cdata-section": "html|" + kfQuestion1 + " <b>" + p.Value + "</b><br />|html|" +
-			kfQuestion2 + " <b>" + orDefault(s.risk, "No") + "</b>|"}
-		repairs = append(repairs, map[string]any{
-			"@name":                 "Repair1",
-			"CompleteBy":            s.ended.UTC().AddDate(0, 0, days).Format("02/01/2006 15:04:05"),
-			"ResponseDays":          strconv.Itoa(days),
-			"Priority":              priority,
-			"PriorityId":            kfPriorities[priority],
-			"RepairCode":            p.SOR,
-			"RepairCodeDesc":        p.Desc,
-			"UnitOfMeasure":         "NO",
-			"UnitOfMeasureQuantity": "1",
-			"Contractor":            "",
+		categoryID, category, topicID, topic, callText = p.CategoryID, p.Category, p.TopicID, p.Topic, p.Value
+		scriptPath = "html|" + kfQuestion1 + " <b>" + p.Value + "</b><br />|html|" + kfQuestion2 + " <b>" + orDefault(s.risk, "No") + "</b>|"
+		repairs = append(repairs, kfObject{
+			{"@name", "Repair1"},
+			{"CompleteBy", s.ended.UTC().AddDate(0, 0, days).Format("02/01/2006 15:04:05")},
+			{"ResponseDays", strconv.Itoa(days)},
+			{"Priority", priority},
+			{"PriorityId", kfPriorities[priority]},
+			{"RepairCode", p.SOR},
+			{"RepairCodeDesc", p.Desc},
+			{"UnitOfMeasure", "NO"},
+			{"UnitOfMeasureQuantity", "1"},
+			{"Contractor", ""},
 		})
 	}
-	call["RepairCount"] = strconv.Itoa(len(repairs))
-	call["Repair"] = repairs
-	return map[string]any{"KeyfaxData": map[string]any{
-		"Call":   call,
-		"Status": strconv.Itoa(status),
-		"GUID":   s.guid,
-	}}
+	call := kfObject{
+		{"@name", "Call1"},
+		{"@type", s.mode},
+		{"OriginatingSystem", "apisign"},
+		{"Company", s.company},
+		{"CategoryId", categoryID},
+		{"CategoryText", category},
+		{"TopicId", topicID},
+		{"TopicText", topic},
+		{"CallText", callText},
+		{"LogDate", s.ended.UTC().Format("02/01/2006 15:04:05")},
+		{"UserCode", s.userName},
+		{"ScriptPath", kfObject{{"#cdata-section", scriptPath}}},
+		{"ExpenditureCode", nil},
+		{"ContractCode", nil},
+		{"PreAuthoriseRequired", nil},
+		{"ReasonCode", ""},
+		{"ReasonText", ""},
+		{"Recharge", "0"},
+		{"RechargeCode", ""},
+		{"RechargeCost", "0.00"},
+		{"ScheduleId", ""},
+		{"SiteVisit", ""},
+		{"AdditionalInfo", s.details},
+		{"SpecialInstructions", ""},
+		{"RepairCount", strconv.Itoa(len(repairs))},
+		{"AdviceCount", "0"},
+		{"ActionCount", "0"},
+		{"SubActionCount", "0"},
+		{"Repair", repairs},
+	}
+	return kfObject{{"KeyfaxData", kfObject{
+		{"Call", call},
+		{"Status", strconv.Itoa(status)},
+		{"GUID", s.guid},
+	}}}
 }

@@ -353,6 +353,21 @@ func TestKeyfaxResultsShape(t *testing.T) {
 	r := h.keyfaxResults(auth, l)
 	wantStatus(t, "results", r, 200)
 	sameShape(t, "results", r.Body, kfDocResults)
+	// The members come in the document's order too.
+	order := func(b []byte) []string {
+		tree, err := readOrdered(json.NewDecoder(strings.NewReader(string(b))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, m := range tree.(kfObject).get("KeyfaxData").(kfObject).get("Call").(kfObject) {
+			names = append(names, m.name)
+		}
+		return names
+	}
+	if got, want := order(r.Body), order([]byte(kfDocResults)); !reflect.DeepEqual(got, want) {
+		t.Errorf("Call members\n %v\nwant\n %v", got, want)
+	}
 }
 
 // xmlDoc is a generic XML element, to read the emulator's XML independently
@@ -432,7 +447,8 @@ func TestKeyfaxXML(t *testing.T) {
 	for _, a := range call.Attrs {
 		attrs[a.Name.Local] = a.Value
 	}
-	if attrs["name"] != "Call1" || attrs["type"] != "RD" || call.kid("Repair") == nil || call.kid("Repair").kid("RepairCode").Text != "GL0205" {
+	if attrs["name"] != "Call1" || attrs["type"] != "RD" || call.kid("Repair") == nil || call.kid("Repair").kid("RepairCode").Text != "GL0205" ||
+		call.Kids[0].XMLName.Local != "OriginatingSystem" || kd.Kids[0].XMLName.Local != "Call" {
 		t.Errorf("Call XML: %s", r.Body)
 	}
 	if !strings.Contains(string(r.Body), "<ScriptPath><![CDATA[html|") {

@@ -6,7 +6,7 @@ import (
 	"encoding/xml"
 	"mime"
 	"net/http"
-	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -44,6 +44,46 @@ func kfWantsXML(r *http.Request) bool {
 	return kfIsXML(r.Header.Get("Content-Type"))
 }
 
+// kfObject is a JSON object whose members keep their order, so that answers
+// list their members as the document's examples do, in JSON and in XML.
+type kfObject []kfMember
+
+type kfMember struct {
+	name  string
+	value any
+}
+
+// MarshalJSON writes the members in order.
+func (o kfObject) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, m := range o {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(m.name)
+		v, err := json.Marshal(m.value)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+// get returns the value of the member name, nil when there is none.
+func (o kfObject) get(name string) any {
+	for _, m := range o {
+		if m.name == name {
+			return m.value
+		}
+	}
+	return nil
+}
+
 // kfAnswer writes v as JSON or, when the request asks for XML, as XML under
 // the root element root (root "" when v is an object with a single member,
 // which is then the root, as KeyfaxData is).
@@ -52,13 +92,10 @@ func kfAnswer(w http.ResponseWriter, r *http.Request, status int, root string, v
 		writeJSON(w, status, v)
 		return
 	}
-	var tree any
-	b, _ := json.Marshal(v) // maps and slices of plain values: cannot fail
-	json.Unmarshal(b, &tree)
-	if root == "" {
-		for name, inner := range tree.(map[string]any) {
-			root, tree = name, inner
-		}
+	b, _ := json.Marshal(v) // objects, slices and plain values: cannot fail
+	tree, _ := readOrdered(json.NewDecoder(bytes.NewReader(b)))
+	if obj, ok := tree.(kfObject); root == "" && ok && len(obj) == 1 {
+		root, tree = obj[0].name, obj[0].value
 	}
 	var buf bytes.Buffer
 	buf.WriteString(xml.Header)
@@ -70,10 +107,49 @@ func kfAnswer(w http.ResponseWriter, r *http.Request, status int, root string, v
 	w.Write(append(buf.Bytes(), '\n'))
 }
 
-// writeXML renders one JSON value as the element name into buf (enc's output): an array as repeated
-// elements, an object's "@x" members as attributes, "#text" and
-// "#cdata-section" as content, the other members as child elements (sorted, so
-// the output is stable), null as an empty element.
+// readOrdered decodes one JSON value, objects as kfObject (members in the
+// order written), numbers as json.Number (their text unchanged).
+func readOrdered(dec *json.Decoder) (any, error) {
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch tok {
+	case json.Delim('{'):
+		obj := kfObject{}
+		for dec.More() {
+			name, err := dec.Token()
+			if err != nil {
+				return nil, err
+			}
+			v, err := readOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			obj = append(obj, kfMember{name.(string), v})
+		}
+		_, err = dec.Token()
+		return obj, err
+	case json.Delim('['):
+		list := []any{}
+		for dec.More() {
+			v, err := readOrdered(dec)
+			if err != nil {
+				return nil, err
+			}
+			list = append(list, v)
+		}
+		_, err = dec.Token()
+		return list, err
+	}
+	return tok, nil
+}
+
+// writeXML renders one JSON value (as readOrdered returns it) as the element
+// name into buf, enc's output: an array as repeated elements, an object's "@x"
+// members as attributes, "#text" and "#cdata-section" as content, the other
+// members as child elements in order, null as an empty element.
 func writeXML(enc *xml.Encoder, buf *bytes.Buffer, name string, v any) {
 	if list, ok := v.([]any); ok {
 		for _, item := range list {
@@ -82,31 +158,26 @@ func writeXML(enc *xml.Encoder, buf *bytes.Buffer, name string, v any) {
 		return
 	}
 	start := xml.StartElement{Name: xml.Name{Local: name}}
-	obj, isObj := v.(map[string]any)
-	var keys []string
-	for k := range obj {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if strings.HasPrefix(k, "@") {
-			start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: k[1:]}, Value: xmlText(obj[k])})
+	obj, isObj := v.(kfObject)
+	for _, m := range obj {
+		if strings.HasPrefix(m.name, "@") {
+			start.Attr = append(start.Attr, xml.Attr{Name: xml.Name{Local: m.name[1:]}, Value: xmlText(m.value)})
 		}
 	}
 	enc.EncodeToken(start)
 	switch {
 	case isObj:
-		for _, k := range keys {
+		for _, m := range obj {
 			switch {
-			case k == "#text":
-				enc.EncodeToken(xml.CharData(xmlText(obj[k])))
-			case k == "#cdata-section":
+			case m.name == "#text":
+				enc.EncodeToken(xml.CharData(xmlText(m.value)))
+			case m.name == "#cdata-section":
 				// encoding/xml has no CDATA token: flush and write the section
 				// (a "]]>" inside splits it, as XML requires).
 				enc.Flush()
-				buf.WriteString("<![CDATA[" + strings.ReplaceAll(xmlText(obj[k]), "]]>", "]]]]><![CDATA[>") + "]]>")
-			case !strings.HasPrefix(k, "@"):
-				writeXML(enc, buf, k, obj[k])
+				buf.WriteString("<![CDATA[" + strings.ReplaceAll(xmlText(m.value), "]]>", "]]]]><![CDATA[>") + "]]>")
+			case !strings.HasPrefix(m.name, "@"):
+				writeXML(enc, buf, m.name, m.value)
 			}
 		}
 	case v != nil:
@@ -117,14 +188,15 @@ func writeXML(enc *xml.Encoder, buf *bytes.Buffer, name string, v any) {
 
 // xmlText is a JSON scalar as XML text.
 func xmlText(v any) string {
-	if s, ok := v.(string); ok {
-		return s
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case bool:
+		return strconv.FormatBool(v)
 	}
-	if v == nil {
-		return ""
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	return ""
 }
 
 // xmlValues reads XML start-up data or a results request: the root's child
