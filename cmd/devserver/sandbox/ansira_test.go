@@ -271,3 +271,43 @@ func TestAnsiraRefused(t *testing.T) {
 	resp, _, _ = h.ansiraExchange(p)
 	wantStatus(t, "expired assertion", resp, 403)
 }
+
+// The document's token answer, quoted: "Successfully calling the Assertion
+// Flow will return a 200 (OK) response code with the following JSON content".
+const ansiraDocAnswer = `
+  • token_type: bearer
+  • access_token: <The value of the access token to be used when performing an API call (the Authorization attribute)>
+  • scope: <A comma-separated list of scopes this token is authorized for>
+  • claims: <List of data-points used by Ansira for internal authentication>
+  • expires_in: <The remaining TTL for the Access Token expressed in seconds>`
+
+func TestAnsiraTokenAnswerAsDocumented(t *testing.T) {
+	h := start(t, Options{})
+	h.s.SetAnsiraScopes("campaigns:read", "campaigns:write")
+	p := h.ansiraParams()
+	p.Scope = "campaigns:read campaigns:write"
+	resp, _, err := h.ansiraExchange(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatus(t, "token exchange", resp, 200)
+	m := decode(t, resp.Body)
+	var members []string
+	for _, line := range strings.Split(strings.TrimSpace(ansiraDocAnswer), "\n") {
+		name, _, _ := strings.Cut(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "•")), ":")
+		members = append(members, name)
+		if _, ok := m[name]; !ok {
+			t.Errorf("answer lacks %s: %s", name, resp.Body)
+		}
+	}
+	if len(m) != len(members) {
+		t.Errorf("answer has %d members, the document %d (%v): %s", len(m), len(members), members, resp.Body)
+	}
+	if m["token_type"] != "bearer" || m["scope"] != "campaigns:read,campaigns:write" || m["expires_in"] != 3600.0 {
+		t.Errorf("answer: %s", resp.Body)
+	}
+	// "401 (Unauthorized): The Access Token is missing." "403 (Forbidden): The
+	// Access Token could be expired, or it was not granted the scopes".
+	wantStatus(t, "no token", h.call("GET", h.base+"/ansira/api/v1/campaigns", signers.Header{"Authorization": "Bearer "}, ""), 401)
+	wantStatus(t, "invalid token", h.campaigns("expired-or-unknown"), 403)
+}
