@@ -43,7 +43,7 @@ type ansiraEmu struct {
 	scopes  []string
 	epoch   int // bumped by every invalidation of all tokens
 	tokens  map[string]ansiraToken
-	calls   map[string]*fonnRate // IP + " " + endpoint -> current second
+	calls   map[string]*rateWindow // IP + " " + endpoint -> current second
 }
 
 type ansiraToken struct {
@@ -71,7 +71,7 @@ func newAnsira(s *Sandbox, opts Options) *ansiraEmu {
 	a := &ansiraEmu{s: s, ttl: ttl, jwt: newHS256(), rate: rate,
 		clientID: "sandbox-" + randomHex(6), clientSecret: randomToken(24),
 		scopes: []string{ansiraReadScope, "campaigns:write"},
-		tokens: map[string]ansiraToken{}, calls: map[string]*fonnRate{}}
+		tokens: map[string]ansiraToken{}, calls: map[string]*rateWindow{}}
 	c := &s.creds
 	c.AnsiraClientID, c.AnsiraClientSecret, c.AnsiraScope = a.clientID, a.clientSecret, ansiraReadScope
 	c.AnsiraAssertion = a.assertion(s.now().AddDate(1, 0, 0)) // the broker's configured assertion: long-lived
@@ -174,7 +174,7 @@ func (a *ansiraEmu) admit(r *http.Request) bool {
 		if len(a.calls) > 10000 {
 			clear(a.calls)
 		}
-		c = &fonnRate{start: now}
+		c = &rateWindow{start: now}
 		a.calls[key] = c
 	}
 	c.count++

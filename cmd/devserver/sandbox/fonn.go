@@ -36,10 +36,12 @@ type fonnEmu struct {
 	accessToken, workspaceToken string
 
 	mu   sync.Mutex
-	rate fonnRate // the subscription's current window
+	rate rateWindow // the subscription's current window
 }
 
-type fonnRate struct {
+// rateWindow counts the calls of a fixed window (Fonn's gateway, Ansira's
+// per-IP limit).
+type rateWindow struct {
 	start time.Time
 	count int
 }
@@ -128,7 +130,7 @@ func (f *fonnEmu) admit() time.Duration {
 	defer f.mu.Unlock()
 	rt := &f.rate
 	if rt.start.IsZero() || now.Sub(rt.start) >= f.window || now.Before(rt.start) {
-		*rt = fonnRate{start: now}
+		*rt = rateWindow{start: now}
 	}
 	if rt.count >= f.burst {
 		return rt.start.Add(f.window).Sub(now)

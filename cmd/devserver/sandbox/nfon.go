@@ -20,9 +20,9 @@ import (
 //
 // Every request must carry a valid NFON-API signature whose x-nfon-date is
 // within 15 minutes of the emulator's clock (nfon.Verifier, over the
-// request-target as it arrived, so a query's "+" is read as a space, as a
-// server decodes it); anything else is 403, as NFON answers
-// (docs/PROTOCOLS.md, "NFON"). POST and PUT need a Content-Type header (400
+// request-target as it arrived); anything else is 403, as NFON answers
+// (docs/PROTOCOLS.md, "NFON"). The listing reads its query as a server decodes
+// it: a raw "+" is a space, "%2B" a plus. POST and PUT need a Content-Type header (400
 // without): it is "Required for POST and PUT requests". An audio upload sends
 // its audio type too; only the signature omits it and Content-MD5. Phone books
 // are in memory, per customer, seeded with two entries.
