@@ -443,6 +443,9 @@ function showSetup() {
 // ---- Keyfax
 
 /** Keyfax: JWT from the broker, startup, launch in a frame while polling results, renew. */
+// Keyfax's priority codes, as words (its results carry the code only).
+const PRIORITIES = { E: "Emergency", U: "Urgent", R: "Routine" };
+
 async function keyfaxFlow(f) {
   const kc = settings.keyfax;
   let s = f.step("1. Get a Keyfax JWT from the broker", "The page asks its broker; the module will ask the page for it through getToken.");
@@ -500,15 +503,18 @@ async function keyfaxFlow(f) {
       stop.abort();
       throw e;
     }
+    // Keyfax's results (its document's example): KeyfaxData.Call with the
+    // call text, the tenant's details and a Repair list; Status 1 completed, 2 cancelled.
     const data = results.data?.KeyfaxData ?? {};
-    const fault = data.Fault;
-    pollStep.done(fault ? `Results: ${fault.FaultText}` : `Results: session ${data.Status === "2" ? "cancelled" : "ended"}.`);
+    const call = data.Call ?? {};
+    const repair = [].concat(call.Repair ?? [])[0];
+    pollStep.done(repair ? `Results: ${call.CallText}` : `Results: session ${data.Status === "2" ? "cancelled" : "ended"}.`);
     const rows = [["session", data.GUID ?? start.guid], ["status", { 1: "completed", 2: "cancelled" }[data.Status] ?? String(data.Status)]];
-    if (fault) {
-      rows.push(["fault", fault.FaultText], ["repair", `${fault.Repair?.RepairCode}: ${fault.Repair?.RepairCodeDesc}`],
-        ["priority", `${fault.Repair?.PriorityText} (within ${fault.Repair?.ResponseDays} days)`]);
-    } else if (data.Call) {
-      rows.push(["call", data.Call.CallText]);
+    if (call.CallText) rows.push(["call", call.CallText]);
+    if (call.AdditionalInfo) rows.push(["details", call.AdditionalInfo]);
+    if (repair) {
+      rows.push(["repair", `${repair.RepairCode}: ${repair.RepairCodeDesc}`],
+        ["priority", `${PRIORITIES[repair.Priority] ?? repair.Priority} (within ${repair.ResponseDays} days)`]);
     }
     facts(f.resultEl, rows);
 
