@@ -65,27 +65,24 @@ type syncOp func(args js.Value) (any, error)
 type asyncOp func(ctx context.Context, args js.Value) (any, error)
 
 var syncOps = map[string]syncOp{
-	"keyfax.new":  newKeyfaxClient,
-	"fortis.new":  newFortisClient,
-	"ansira.new":  newAnsiraClient,
-	"fonn.new":    func(a js.Value) (any, error) { return newBrokerClient(a, "/fonn") },
-	"nfon.new":    func(a js.Value) (any, error) { return newBrokerClient(a, "/nfon") },
-	"free":        freeClient,
-	"debug.panic": func(js.Value) (any, error) { panic("apisign: test panic") },
+	"keyfax.new": newKeyfaxClient,
+	"fortis.new": newFortisClient,
+	"ansira.new": newAnsiraClient,
+	"fonn.new":   func(a js.Value) (any, error) { return newBrokerClient(a, "/fonn") },
+	"nfon.new":   func(a js.Value) (any, error) { return newBrokerClient(a, "/nfon") },
+	"free":       freeClient,
 }
 
 var asyncOps = map[string]asyncOp{
-	"keyfax.startup":   keyfaxStartup,
-	"keyfax.results":   keyfaxResults,
-	"keyfax.wait":      keyfaxWait,
-	"keyfax.renew":     keyfaxRenew,
-	"keyfax.launch":    keyfaxLaunch,
-	"fortis.request":   fortisRequest,
-	"fortis.close":     fortisClose,
-	"ansira.request":   ansiraRequest,
-	"broker.request":   brokerRequest,
-	"debug.panicAsync": func(context.Context, js.Value) (any, error) { panic("apisign: test panic") },
-	"debug.sleep":      debugSleep,
+	"keyfax.startup": keyfaxStartup,
+	"keyfax.results": keyfaxResults,
+	"keyfax.wait":    keyfaxWait,
+	"keyfax.renew":   keyfaxRenew,
+	"keyfax.launch":  keyfaxLaunch,
+	"fortis.request": fortisRequest,
+	"fortis.close":   fortisClose,
+	"ansira.request": ansiraRequest,
+	"broker.request": brokerRequest,
 }
 
 // dispatch is the native function: native(op, args) for a synchronous
@@ -165,17 +162,4 @@ func runAsync(ctx context.Context, f asyncOp, args js.Value) (v any, err error) 
 		err = signers.Wrap(signers.CodeAborted, "apisign", ctx.Err())
 	}
 	return v, err
-}
-
-// debugSleep waits args[0] milliseconds or until aborted: the tests' way to
-// check abort handling without a network.
-func debugSleep(ctx context.Context, args js.Value) (any, error) {
-	d, err := millis(args.Index(0), 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := skew.Sleep(ctx, d); err != nil {
-		return nil, err
-	}
-	return true, nil
 }
