@@ -70,7 +70,7 @@ function goBuild(out, pkg) {
 async function serve() {
   const web = join(tmp, "web");
   mkdirSync(join(web, "bench"), { recursive: true });
-  for (const f of ["apisign.mjs", "apisign.wasm", "wasm_exec.js"]) symlinkSync(join(root, "web", f), join(web, f));
+  for (const f of ["apisign.mjs", "apisign", "apisign.wasm", "wasm_exec.js"]) symlinkSync(join(root, "web", f), join(web, f));
   for (const f of ["lib.mjs", "flow.mjs", "page.html", "startup.html"]) symlinkSync(join(root, "bench", f), join(web, "bench", f));
   symlinkSync(join(root, "node_modules/crypto-js/crypto-js.js"), join(web, "bench", "crypto-js.js"));
   const bin = join(tmp, "devserver");
