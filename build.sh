@@ -51,6 +51,8 @@ tests() {
 	go test -count=1 ./...
 	echo "== go test (GOOS=js GOARCH=wasm, in Node)"
 	GOOS=js GOARCH=wasm go test -count=1 $(GOOS=js GOARCH=wasm go list ./signers/... ./wasm/... 2>/dev/null)
+	echo "== tsc: web/apisign.d.ts against its use (wasm/browser/testdata/usage.mts)"
+	node_modules/.bin/tsc --noEmit --strict --module nodenext --target es2022 --lib es2022,dom wasm/browser/testdata/usage.mts
 	build
 	worker
 	local js
