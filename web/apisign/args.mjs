@@ -13,6 +13,12 @@ export function reqStr(v, where, name) {
   return v;
 }
 
+/** The string members `names` of the options object o, in that order. */
+export function reqStrs(o, where, ...names) {
+  options(o, where);
+  return names.map((n) => reqStr(o[n], where, n));
+}
+
 export function optStr(v, where, name) {
   if (v === undefined || v === null) return "";
   return reqStr(v, where, name);

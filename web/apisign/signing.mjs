@@ -5,7 +5,7 @@
 // header values, upper-cased methods) is the Go core's.
 
 import { ApisignError } from "./errors.mjs";
-import { options, reqStr, optStr, timeArg, bodyArg } from "./args.mjs";
+import { options, reqStr, reqStrs, optStr, timeArg, bodyArg } from "./args.mjs";
 import { bodySize } from "./codec.mjs";
 import {
   RET_STALE, MAX_KEYS, KIND_NFON, KIND_KEYFAX, KIND_FORTIS,
@@ -138,10 +138,7 @@ export function makeSigning(ex, codec, alive) {
 
   function keyfaxBasic(o) {
     const w = "keyfax.basic";
-    options(o, w);
-    const hostName = reqStr(o.hostName, w, "hostName");
-    const apiKey = reqStr(o.apiKey, w, "apiKey");
-    const signingKey = reqStr(o.signingKey, w, "signingKey");
+    const [hostName, apiKey, signingKey] = reqStrs(o, w, "hostName", "apiKey", "signingKey");
     const fields = [reqStr(o.method, w, "method"), reqStr(o.url, w, "url"), bodyArg(o.body, w), optStr(o.nonce, w, "nonce")];
     const t = timeArg(o.timestamp, w, "timestamp");
     fields.push(t.text);
@@ -156,10 +153,7 @@ export function makeSigning(ex, codec, alive) {
 
   function fortisHmac(o) {
     const w = "fortis.hmac";
-    options(o, w);
-    const developerId = reqStr(o.developerId, w, "developerId");
-    const userId = reqStr(o.userId, w, "userId");
-    const key = reqStr(o.userHashKey, w, "userHashKey");
+    const [developerId, userId, key] = reqStrs(o, w, "developerId", "userId", "userHashKey");
     const t = timeArg(o.timestamp, w, "timestamp");
     return call(FN_FORTIS_HMAC, [t.text], () => handle(KIND_FORTIS, developerId, userId, key), t.ms);
   }
