@@ -53,6 +53,15 @@ var groups = []struct {
 		{"fnFonnHeaders", "FN_FONN_HEADERS", 5, "subscription key, access token, impersonated user external id"},
 		{"fnAnsiraToken", "FN_ANSIRA_TOKEN", 6, "token URL, client id, client secret, assertion, scope"},
 	}},
+	{"Output fields of apisign_nfon_sign, values only (the fast path's output is read by position); an empty header value is a header not sent.", []constant{
+		{"nfonOutResource", "NFON_OUT_RESOURCE", 0, "the normalized resource that was signed"},
+		{"nfonOutStringToSign", "NFON_OUT_STRING_TO_SIGN", 1, "the string to sign"},
+		{"nfonOutAuthorization", "NFON_OUT_AUTHORIZATION", 2, "the Authorization header value"},
+		{"nfonOutDate", "NFON_OUT_DATE", 3, "the x-nfon-date header value"},
+		{"nfonOutContentMD5", "NFON_OUT_CONTENT_MD5", 4, "the Content-MD5 header value"},
+		{"nfonOutContentType", "NFON_OUT_CONTENT_TYPE", 5, "the Content-Type header value"},
+		{"nfonOutFields", "NFON_OUT_FIELDS", 6, "the number of output fields"},
+	}},
 	{"Kinds of key, the argument of apisign_key, with their input fields.", []constant{
 		{"kindNFON", "KIND_NFON", 1, "key id, secret"},
 		{"kindKeyfax", "KIND_KEYFAX", 2, "host name, API key, signing key"},

@@ -33,6 +33,17 @@ const (
 	fnAnsiraToken  = 6 // token URL, client id, client secret, assertion, scope
 )
 
+// Output fields of apisign_nfon_sign, values only (the fast path's output is read by position); an empty header value is a header not sent.
+const (
+	nfonOutResource      = 0 // the normalized resource that was signed
+	nfonOutStringToSign  = 1 // the string to sign
+	nfonOutAuthorization = 2 // the Authorization header value
+	nfonOutDate          = 3 // the x-nfon-date header value
+	nfonOutContentMD5    = 4 // the Content-MD5 header value
+	nfonOutContentType   = 5 // the Content-Type header value
+	nfonOutFields        = 6 // the number of output fields
+)
+
 // Kinds of key, the argument of apisign_key, with their input fields.
 const (
 	kindNFON   = 1 // key id, secret

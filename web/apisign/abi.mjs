@@ -26,6 +26,15 @@ export const FN_FORTIS_APIKEY = 4; // developer id, user id, user API key, mode
 export const FN_FONN_HEADERS = 5; // subscription key, access token, impersonated user external id
 export const FN_ANSIRA_TOKEN = 6; // token URL, client id, client secret, assertion, scope
 
+// Output fields of apisign_nfon_sign, values only (the fast path's output is read by position); an empty header value is a header not sent.
+export const NFON_OUT_RESOURCE = 0; // the normalized resource that was signed
+export const NFON_OUT_STRING_TO_SIGN = 1; // the string to sign
+export const NFON_OUT_AUTHORIZATION = 2; // the Authorization header value
+export const NFON_OUT_DATE = 3; // the x-nfon-date header value
+export const NFON_OUT_CONTENT_MD5 = 4; // the Content-MD5 header value
+export const NFON_OUT_CONTENT_TYPE = 5; // the Content-Type header value
+export const NFON_OUT_FIELDS = 6; // the number of output fields
+
 // Kinds of key, the argument of apisign_key, with their input fields.
 export const KIND_NFON = 1; // key id, secret
 export const KIND_KEYFAX = 2; // host name, API key, signing key
