@@ -32,7 +32,8 @@ package main
 // export with the numeric arguments (key handle, time in epoch milliseconds).
 // An export returns >= 0 on success, with its output as (kind, name, value)
 // triples of fields: kind "h" a header field, "q" a query parameter, "s" a
-// member of the result, so that JS only moves the values into an object. It
+// member of the result, so that JS only moves the values into an object
+// (apisign_nfon_sign, the hot path, writes values in fixed positions). It
 // returns retFail on failure, with output field 0 the error code ("E_INPUT",
 // …) and field 1 the message (never a secret), and retStale when the key
 // handle is stale (the key table was cleared): JS then registers the key
