@@ -8,12 +8,16 @@
 // It has two faces:
 //
 //   - the pure signing functions, //go:wasmexport functions over buffers in
-//     linear memory, called synchronously from JS without syscall/js (abi.go,
-//     keys.go, nfon_fast.go, pure.go);
+//     linear memory, called synchronously from JS without syscall/js (abi.go
+//     and its generated numbers abi_layout.go, keys.go, nfon_fast.go, pure.go,
+//     hmacsha1.go);
 //   - the client flows, one syscall/js function ("native") that JS calls with an
 //     operation name; asynchronous operations settle a JS promise from a
 //     goroutine, over the page's fetch (jsbridge.go, clients.go, keyfax.go,
 //     launch.go).
+//
+// Both use the module clock (clock.go). The test hooks (debug.go) are linked
+// only into a test build: go build -tags apisign_debug.
 //
 // No client flow needs a long-lived secret: they hold short-lived tokens that a
 // broker minted, or go through the broker's forwarding routes. The module
@@ -28,13 +32,7 @@ import (
 	"syscall/js"
 
 	"github.com/apisign/apisign/signers"
-	"github.com/apisign/apisign/signers/clock"
 )
-
-// skew is the module clock: the local clock corrected by the offset learned
-// from the last readable server Date header. The pure functions use it when no
-// time is given; the client flows judge token expiry by it.
-var skew = clock.NewSkewed(clock.Real)
 
 // main hands the native function to the loader and stays alive. The loader
 // passes the name of a one-shot global function in argv[1] (so that nothing

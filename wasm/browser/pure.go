@@ -160,22 +160,3 @@ func outHeaders(h signers.Header) {
 		outTriple("h", k, h[k])
 	}
 }
-
-// exportSkew returns the module clock's correction in milliseconds: what the
-// server Date headers seen so far say the local clock is behind.
-//
-//go:wasmexport apisign_skew
-func exportSkew() float64 { return float64(skew.Offset().Milliseconds()) }
-
-// exportObserve feeds the module clock one Date header value (input field 0)
-// and returns 1 if it was readable, else 0.
-//
-//go:wasmexport apisign_observe
-func exportObserve() (ret int32) {
-	defer recoverExport(&ret)
-	f, ok := inputs(1)
-	if ok && skew.Observe(f[0]) {
-		return 1
-	}
-	return 0
-}
