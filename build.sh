@@ -19,10 +19,9 @@ build() {
 	fi
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o web/apisign.wasm ./wasm/browser
 	cp "$GOROOT_WASM/wasm_exec.js" web/wasm_exec.js
-	local raw gz
-	raw=$(wc -c <web/apisign.wasm)
-	gz=$(gzip -9 -c web/apisign.wasm | wc -c)
-	echo "web/apisign.wasm: $raw bytes raw, $gz bytes gzip -9 (net/http not linked)"
+	# Brotli and gzip copies beside each file the page loads, as a CDN would
+	# serve them (the dev server picks one by Accept-Encoding).
+	go run ./cmd/precompress web/apisign.wasm web/wasm_exec.js web/*.mjs web/apisign/*.mjs | grep apisign.wasm
 }
 
 # ---- worker: the broker as a Cloudflare Worker ----------------------------

@@ -8,3 +8,5 @@ require (
 )
 
 require honnef.co/go/js/dom/v2 v2.0.0-20250304181735-b5e52f05e89d
+
+require github.com/andybalholm/brotli v1.2.0

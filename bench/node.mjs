@@ -21,7 +21,7 @@ const [part, arg] = process.argv.slice(2);
 
 async function sign() {
   const api = await load();
-  const cases = await signCases({ api, CryptoJS, nodeCrypto: { createHmac } });
+  const cases = await signCases({ api, CryptoJS, nodeCrypto: { createHash, createHmac } });
   return runSignCases(cases);
 }
 

@@ -23,7 +23,8 @@ const (
 	CodeInput        Code = "E_INPUT"         // malformed argument: method, URL, path, header, Retry-After, …
 	CodeKey          Code = "E_KEY"           // a key or secret that cannot be used (empty, not base64)
 	CodeToken        Code = "E_TOKEN"         // a token or token response that cannot be read (JWT shape, JSON, missing fields)
-	CodeTokenExpired Code = "E_TOKEN_EXPIRED" // no usable token: expired and not renewable, or refused by the server
+	CodeTokenExpired Code = "E_TOKEN_EXPIRED" // no usable token: the held one expired (known exp) and getting a new one failed
+	CodeTokenRefused Code = "E_TOKEN_REFUSED" // the server refused the token again, after one refresh
 	CodeSignature    Code = "E_SIGNATURE"     // verification failed: the signature does not match
 	CodeClock        Code = "E_CLOCK"         // verification failed: the timestamp is outside the allowed window
 	CodeReplay       Code = "E_REPLAY"        // verification failed: the nonce was already used within the window
@@ -40,7 +41,7 @@ type Error struct {
 	Code   Code
 	Op     string // what was being done, e.g. "nfon.Sign"
 	Msg    string // human-readable detail, secret-free
-	Status int    // HTTP status for CodeHTTP / CodeTokenExpired answers, else 0
+	Status int    // HTTP status for CodeHTTP / CodeTokenExpired / CodeTokenRefused answers, else 0
 	Err    error  // underlying cause, if any (also secret-free)
 }
 
@@ -73,6 +74,7 @@ var (
 	ErrKey          = &Error{Code: CodeKey}
 	ErrToken        = &Error{Code: CodeToken}
 	ErrTokenExpired = &Error{Code: CodeTokenExpired}
+	ErrTokenRefused = &Error{Code: CodeTokenRefused}
 	ErrSignature    = &Error{Code: CodeSignature}
 	ErrClock        = &Error{Code: CodeClock}
 	ErrReplay       = &Error{Code: CodeReplay}

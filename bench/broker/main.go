@@ -4,7 +4,7 @@
 //
 //	go run ./bench/broker [-duration 3s] [-c 8] [-workerd PATH -worker DIR -runs 5]
 //
-// Natively: the sandbox emulators (cmd/devserver/sandbox) and the broker
+// Natively: the sandbox emulators (internal/sandbox) and the broker
 // (broker.New with the sandbox's Env) each serve on their own 127.0.0.1 port,
 // and a closed-loop load generator (c workers, each sending its next request
 // when the last one's answer is read, over kept-alive connections) drives one
@@ -22,33 +22,29 @@
 // figures are those of the whole loop on this machine, not the broker's ceiling.
 //
 // Cold start: with -workerd, the Worker built by ./build.sh worker (in -worker)
-// is started in workerd runs times on a socket it inherits, and the time from
+// is started in workerd runs times, with the committed configuration
+// (wasm/broker/workerd.capnp), on a socket it inherits, and the time from
 // process start to the first answered request (GET /keyfax/token, which mints
 // upstream) is measured; the median is reported.
 package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers/nfon"
 	"github.com/apisign/apisign/wasm/broker"
 )
@@ -56,9 +52,6 @@ import (
 // nfonPath is a seeded phone book of the NFON emulator: a GET that changes no
 // state, so any number of them can be sent.
 const nfonPath = "/api/customers/K1234/phone-books"
-
-// compatibilityDate matches wasm/broker/wrangler.jsonc.
-const compatibilityDate = "2026-04-01"
 
 type load struct {
 	RPS      float64 `json:"rps"`
@@ -104,17 +97,15 @@ func run(duration time.Duration, conc int, workerd, worker string, runs int) err
 	sb := sandbox.New(sandbox.Options{BaseURL: sbURL})
 	go http.Serve(sbLn, sb)
 
-	secret := make([]byte, 32)
-	rand.Read(secret)
 	env := sb.Env()
-	env[broker.EnvCallerSecret] = hex.EncodeToString(secret)
+	env[broker.EnvCallerSecret] = broker.NewCallerSecret()
 	env[broker.EnvAllowedOrigins] = "http://127.0.0.1"
 	caller := broker.MintCallerToken([]byte(env[broker.EnvCallerSecret]), time.Now().Add(time.Hour))
 
 	outbound := http.DefaultTransport.(*http.Transport).Clone()
 	outbound.Proxy = nil
 	outbound.MaxIdleConnsPerHost = 4 * conc
-	b, err := broker.New(func(k string) string { return env[k] }, outbound, broker.WithLogger(log.New(io.Discard, "", 0).Printf))
+	b, err := broker.New(func(k string) string { return env[k] }, outbound, broker.WithLogger(func(string, ...any) {}))
 	if err != nil {
 		return fmt.Errorf("broker: %w", err)
 	}
@@ -249,33 +240,27 @@ func drive(newReq func() (*http.Request, error), conc int, d time.Duration) (loa
 	return load{RPS: float64(len(lat)) / took.Seconds(), P50Ms: pct(0.50), P99Ms: pct(0.99), Requests: len(lat)}, nil
 }
 
-// coldStarts starts the Worker in workerd runs times and measures process
-// start to the first answered request.
+// coldStarts starts the Worker in workerd runs times, with the committed
+// configuration (wasm/broker/workerd.capnp), and measures process start to the
+// first answered request.
 func coldStarts(workerd, worker string, env map[string]string, caller string, runs int) (*coldStart, error) {
+	for _, f := range []string{"worker.mjs", "wasm_exec.js", "runtime.mjs", "app.wasm"} {
+		if _, err := os.Stat(filepath.Join(worker, f)); err != nil {
+			return nil, fmt.Errorf("%s missing: run ./build.sh worker", filepath.Join(worker, f))
+		}
+	}
+	root, err := testkit.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", "apisign-bench-workerd-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	for _, f := range []string{"worker.mjs", "wasm_exec.js", "runtime.mjs", "app.wasm"} {
-		abs, err := filepath.Abs(filepath.Join(worker, f))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := os.Stat(abs); err != nil {
-			return nil, fmt.Errorf("%s missing: run ./build.sh worker", abs)
-		}
-		if err := os.Symlink(abs, filepath.Join(dir, f)); err != nil {
-			return nil, err
-		}
-	}
-	config := filepath.Join(dir, "config.capnp")
-	if err := os.WriteFile(config, []byte(capnpConfig(env)), 0o600); err != nil {
-		return nil, err
-	}
 	cs := &coldStart{}
 	for range runs {
-		ms, err := coldStartOnce(workerd, config, caller)
+		ms, err := coldStartOnce(workerd, root, worker, dir, env, caller)
 		if err != nil {
 			return nil, err
 		}
@@ -287,39 +272,21 @@ func coldStarts(workerd, worker string, env map[string]string, caller string, ru
 	return cs, nil
 }
 
-func coldStartOnce(workerd, config, caller string) (float64, error) {
-	// workerd gets an already listening socket (fd 3), so the first request
-	// waits in the backlog until workerd serves: no polling, no port race.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	lnFile, err := ln.(*net.TCPListener).File()
-	ln.Close()
-	if err != nil {
-		return 0, err
-	}
+func coldStartOnce(workerd, root, worker, dir string, env map[string]string, caller string) (float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, workerd, "serve", config, "--socket-fd=http=3")
-	cmd.ExtraFiles = []*os.File{lnFile}
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
 	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
+	wd, err := testkit.StartWorkerd(ctx, workerd, root, worker, dir, env)
+	if err != nil {
 		return 0, err
 	}
-	lnFile.Close()
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/keyfax/token", nil)
+	defer wd.Stop()
+	req, _ := http.NewRequest("GET", wd.URL+"/keyfax/token", nil)
 	req.Header.Set(broker.HeaderCaller, caller)
 	client := &http.Client{Timeout: 90 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("first request: %v (workerd log: %.500s)", err, logs.String())
+		return 0, fmt.Errorf("first request: %v (workerd log: %.500s)", err, wd.Logs.String())
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -328,48 +295,4 @@ func coldStartOnce(workerd, config, caller string) (float64, error) {
 		return 0, fmt.Errorf("first request answered %s: %.200s", resp.Status, body)
 	}
 	return ms, nil
-}
-
-// capnpConfig is the workerd configuration, as in
-// wasm/broker/worker/workerd_test.go: the generated modules, the environment
-// as text bindings, a socket passed as a file descriptor, and outbound fetch
-// allowed to loopback addresses.
-func capnpConfig(env map[string]string) string {
-	names := make([]string, 0, len(env))
-	for k := range env {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var bindings []string
-	for _, k := range names {
-		bindings = append(bindings, fmt.Sprintf("    (name = %s, text = %s)", capnpString(k), capnpString(env[k])))
-	}
-	return `using Workerd = import "/workerd/workerd.capnp";
-
-const config :Workerd.Config = (
-  services = [
-    (name = "broker", worker = .broker),
-    (name = "internet", network = (allow = ["local"])),
-  ],
-  sockets = [(name = "http", http = (), service = "broker")],
-);
-
-const broker :Workerd.Worker = (
-  modules = [
-    (name = "worker.mjs", esModule = embed "worker.mjs"),
-    (name = "wasm_exec.js", esModule = embed "wasm_exec.js"),
-    (name = "runtime.mjs", esModule = embed "runtime.mjs"),
-    (name = "app.wasm", wasm = embed "app.wasm"),
-  ],
-  compatibilityDate = "` + compatibilityDate + `",
-  bindings = [
-` + strings.Join(bindings, ",\n") + `
-  ],
-);
-`
-}
-
-func capnpString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-	return `"` + r.Replace(s) + `"`
 }

@@ -290,9 +290,9 @@ test("bad tokens: the errors show their codes", { timeout: 90_000 }, async () =>
   await page.click(tid("run-bad-keyfax"));
   await status.waitFor();
   assert.equal(await status.getAttribute("data-state"), "error");
-  assert.equal(await status.getAttribute("data-code"), "E_TOKEN_EXPIRED");
-  assert.match(await status.textContent(), /E_TOKEN_EXPIRED \(HTTP 401\)/);
-  assert.equal(await page.locator(`${tid("log-bad")} .outcome.error[data-code="E_TOKEN_EXPIRED"]`).count(), 1);
+  assert.equal(await status.getAttribute("data-code"), "E_TOKEN_REFUSED");
+  assert.match(await status.textContent(), /E_TOKEN_REFUSED \(HTTP 401\)/);
+  assert.equal(await page.locator(`${tid("log-bad")} .outcome.error[data-code="E_TOKEN_REFUSED"]`).count(), 1);
   await snapshotDom("bad keyfax");
   await page.locator(tid("flow-bad")).screenshot({ path: path.join(outDir, "demo-bad-keyfax.png") });
 

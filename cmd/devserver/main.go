@@ -2,7 +2,7 @@
 //
 //	/                     the static files of web/ (the demo page, apisign.mjs, apisign.wasm)
 //	/broker/              the broker (wasm/broker), configured for the sandbox
-//	/sandbox/             the provider emulators (cmd/devserver/sandbox)
+//	/sandbox/             the provider emulators (internal/sandbox)
 //	GET /site/caller-token  a 10-minute broker caller token, as an embedding site's backend mints it
 //	GET /site/config        the public settings the demo page needs (URLs, host name; no secret)
 //
@@ -19,8 +19,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -31,14 +29,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/wasm/broker"
 )
 
@@ -117,9 +114,7 @@ type server struct {
 // logged, not fatal: the broker still serves the providers it could set up.
 func newServer(origin, webDir string, logger *log.Logger) *server {
 	sb := sandbox.New(sandbox.Options{BaseURL: origin + "/sandbox"})
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	s := &server{origin: origin, sandbox: sb, secret: []byte(hex.EncodeToString(secret))}
+	s := &server{origin: origin, sandbox: sb, secret: []byte(broker.NewCallerSecret())}
 
 	env := sb.Env()
 	env[broker.EnvCallerSecret] = string(s.secret)
@@ -204,47 +199,4 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Write(append(b, '\n'))
-}
-
-// contentTypes pins the types the module's loading depends on: browsers refuse
-// a module script or WebAssembly.instantiateStreaming with any other type, and
-// the system MIME tables (which Go's mime package reads) vary and map .ts to
-// MPEG transport streams.
-var contentTypes = map[string]string{
-	".html": "text/html; charset=utf-8",
-	".js":   "text/javascript; charset=utf-8",
-	".mjs":  "text/javascript; charset=utf-8",
-	".wasm": "application/wasm",
-	".ts":   "text/plain; charset=utf-8",
-	".css":  "text/css; charset=utf-8",
-	".json": "application/json",
-	".map":  "application/json",
-	".svg":  "image/svg+xml",
-}
-
-// static serves dir (GET and HEAD only) with fixed content types, no caching
-// (the module is rebuilt often) and no directory listings.
-func static(dir string) http.Handler {
-	files := http.FileServer(http.Dir(dir))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != "GET" && r.Method != "HEAD" {
-			w.Header().Set("Allow", "GET, HEAD")
-			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-			return
-		}
-		p := path.Clean("/" + r.URL.Path)
-		if strings.HasSuffix(r.URL.Path, "/") { // a directory: its index.html or nothing
-			if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(p), "index.html")); err != nil {
-				http.NotFound(w, r)
-				return
-			}
-			p = path.Join(p, "index.html")
-		}
-		if ct, ok := contentTypes[path.Ext(p)]; ok {
-			w.Header().Set("Content-Type", ct)
-		}
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("X-Content-Type-Options", "nosniff")
-		files.ServeHTTP(w, r)
-	})
 }

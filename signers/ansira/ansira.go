@@ -10,7 +10,7 @@
 //     concurrent callers cause one request (token.Cache's single flight). Two
 //     sources for the same client would keep killing each other's tokens.
 //   - A 403 on an API call means the token expired (or lacks the scope): fetch a
-//     new token once and retry once, never in a loop (signers/httpauth.Ansira).
+//     new token once and retry once, never in a loop (Authorizer, signers/flow).
 //
 // The client secret belongs on the broker. The browser gets its access token
 // from the broker (Config.Fetch) and never sees the secret.

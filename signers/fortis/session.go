@@ -155,7 +155,7 @@ type SessionConfig struct {
 
 // Session holds one Fortis session token and keeps it usable: the token dies
 // after Idle without a successful request, so the caller reports every successful
-// request with Touch (signers/httpauth.FortisToken does), and Token opens a new
+// request with TouchToken (signers/flow does, per fortis.Authorizer), and Token opens a new
 // session once the idle expiry is within Margin. It is built on token.Cache:
 // concurrent callers that find the token stale cause one open request, and a
 // failed reopen leaves the held token and its expiry as they were (Token still
@@ -349,7 +349,7 @@ func (s *Session) Close(ctx context.Context) error {
 		return signers.Wrap(signers.CodeAborted, op, ctx.Err())
 	}
 	cur := s.Current()
-	s.cache.Invalidate(s.cache.Current())
+	s.cache.Set(token.Token{}) // closed, not refused: the next open is not told of it
 	s.mu.Lock()
 	s.val, s.exp = "", time.Time{}
 	s.mu.Unlock()

@@ -3,7 +3,6 @@
 package fortis
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,36 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 )
-
-// netDoer is a minimal signers.Doer over net/http for these tests.
-type netDoer struct{ c *http.Client }
-
-func (d netDoer) Do(ctx context.Context, req *signers.Request) (*signers.Response, error) {
-	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range req.Header {
-		hr.Header.Set(k, v)
-	}
-	resp, err := d.c.Do(hr)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	h := signers.Header{}
-	for k := range resp.Header {
-		h[k] = resp.Header.Get(k)
-	}
-	return &signers.Response{Status: resp.StatusCode, Header: h, Body: body}, nil
-}
 
 // fakeFortis emulates POST /v2/token and DELETE /v2/token/{token}.
 type fakeFortis struct {
@@ -128,7 +101,7 @@ func newTestSession(t *testing.T, f *fakeFortis, clk clock.Clock) *Session {
 	t.Helper()
 	s, err := NewSession(SessionConfig{
 		BaseURL: f.srv.URL + "/", DeveloperID: "dev-1", Username: "me", Password: "pw", Domain: "dom",
-		Doer: netDoer{f.srv.Client()}, Clock: clk,
+		Doer: testkit.Doer{Client: f.srv.Client()}, Clock: clk,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +298,7 @@ func TestSessionBadAnswers(t *testing.T) {
 	}
 	f := newFakeFortis(t)
 	s, _ := NewSession(SessionConfig{BaseURL: f.srv.URL, DeveloperID: "dev-1", Username: "me", Password: "wrong-" + secret, Domain: "dom",
-		Doer: netDoer{f.srv.Client()}, Clock: clock.NewFake(st0)})
+		Doer: testkit.Doer{Client: f.srv.Client()}, Clock: clock.NewFake(st0)})
 	_, err := s.Token(ctxT(t))
 	checkErr(t, "wrong password", err, signers.ErrHTTP)
 }

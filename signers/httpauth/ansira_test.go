@@ -24,14 +24,16 @@ import (
 // one 127.0.0.1 server, counting hits. Each token request invalidates the
 // earlier tokens, as Ansira's do.
 type ansiraAPI struct {
-	mu        sync.Mutex
-	tokenHits int
-	apiHits   int
-	current   string
-	bodies    []string
-	always403 bool
-	tokenFail int
-	serial    int // names tokens; never reset, so that no token value comes back
+	mu           sync.Mutex
+	tokenHits    int
+	apiHits      int
+	current      string
+	bodies       []string
+	always403    bool
+	always401    bool
+	cacheControl string // of the last API call
+	tokenFail    int
+	serial       int // names tokens; never reset, so that no token value comes back
 }
 
 func (a *ansiraAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +57,11 @@ func (a *ansiraAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.apiHits++
 		b, _ := io.ReadAll(r.Body)
 		a.bodies = append(a.bodies, string(b))
+		a.cacheControl = r.Header.Get("Cache-Control")
+		if a.always401 {
+			w.WriteHeader(401)
+			return
+		}
 		if a.always403 || r.Header.Get("Authorization") != "Bearer "+a.current {
 			w.WriteHeader(403)
 			return
@@ -95,9 +102,12 @@ func postAPI(t *testing.T, c *http.Client, url, body string) (int, string) {
 
 func TestAnsiraTransport403RefreshesOnce(t *testing.T) {
 	api, srv, src := newAnsira(t)
-	c := &http.Client{Transport: &Ansira{Source: src}}
+	c := &http.Client{Transport: &Transport{Source: src, Authorizer: ansira.Authorizer{}}}
 	if st, b := postAPI(t, c, srv.URL+"/api", "first"); st != 200 || b != "at-1" {
 		t.Fatalf("%d %s", st, b)
+	}
+	if api.cacheControl != "no-cache" { // Ansira lists it with every API call
+		t.Fatalf("Cache-Control %q", api.cacheControl)
 	}
 	// Somebody else fetched a token: ours is dead. One refresh, one retry, same body.
 	api.mu.Lock()
@@ -117,20 +127,34 @@ func TestAnsiraTransport403RefreshesOnce(t *testing.T) {
 	if st, _ := postAPI(t, c, srv.URL+"/api", "x"); st != 403 || api.apiHits != 2 || api.tokenHits != 1 {
 		t.Fatalf("status %d api hits %d token hits %d", st, api.apiHits, api.tokenHits)
 	}
-	// The refresh itself fails: the error, no retry.
+	// The token refused twice was dropped: the next request starts with a fetch;
+	// when that fails, the error, and nothing is sent.
 	api.mu.Lock()
 	api.tokenFail, api.apiHits, api.tokenHits = 503, 0, 0
 	api.mu.Unlock()
 	req, _ := http.NewRequest("GET", srv.URL+"/api", nil)
 	_, err := c.Do(req)
-	if signers.CodeOf(err) != signers.CodeHTTP || api.apiHits != 1 || api.tokenHits != 1 {
+	if signers.CodeOf(err) != signers.CodeHTTP || api.apiHits != 0 || api.tokenHits != 1 {
 		t.Fatalf("err %v api hits %d token hits %d", err, api.apiHits, api.tokenHits)
+	}
+}
+
+// Ansira's 401 means "the Access Token is missing": a new token does not fix
+// that, so the answer comes back without a refresh or a retry.
+func TestAnsiraTransport401IsNotRefreshed(t *testing.T) {
+	api, srv, src := newAnsira(t)
+	c := &http.Client{Transport: &Transport{Source: src, Authorizer: ansira.Authorizer{}}}
+	api.mu.Lock()
+	api.always401 = true
+	api.mu.Unlock()
+	if st, _ := postAPI(t, c, srv.URL+"/api", "x"); st != 401 || api.apiHits != 1 || api.tokenHits != 1 {
+		t.Fatalf("status %d api hits %d token hits %d", st, api.apiHits, api.tokenHits)
 	}
 }
 
 func TestAnsiraTransportConcurrent403OneRefresh(t *testing.T) {
 	api, srv, src := newAnsira(t)
-	c := &http.Client{Transport: &Ansira{Source: src}}
+	c := &http.Client{Transport: &Transport{Source: src, Authorizer: ansira.Authorizer{}}}
 	postAPI(t, c, srv.URL+"/api", "warm up")
 	api.mu.Lock()
 	api.current, api.tokenHits = "someone-else", 0
@@ -168,7 +192,7 @@ func TestOAuth2TokenSource(t *testing.T) {
 		t.Fatalf("%d %s", st, b)
 	}
 	req, _ := http.NewRequest("GET", srv.URL+"/api", nil)
-	if _, err := (&Ansira{}).RoundTrip(req); signers.CodeOf(err) != signers.CodeConfig {
+	if _, err := (&Transport{}).RoundTrip(req); signers.CodeOf(err) != signers.CodeConfig {
 		t.Fatal(err)
 	}
 }

@@ -125,7 +125,7 @@ func TestFonnTransportTokenSource(t *testing.T) {
 		n := fetches.Add(1)
 		return token.Token{Value: "tok-" + strconv.Itoa(int(n)), Expiry: t0.Add(time.Hour)}, nil
 	}, time.Minute, clock.NewFake(t0))
-	rt := &Fonn{Credentials: fonn.Credentials{SubscriptionKey: fonnKey, AccessToken: "ignored"}, Token: cache}
+	rt := &Transport{Source: cache, Authorizer: fonn.Authorizer{SubscriptionKey: fonnKey}}
 
 	// tok-1 is refused: invalidated, tok-2 fetched, the request sent again with its body.
 	status, err := fonnDo(t, rt, "PUT", ts.URL+"/api/v1/x", "body bytes \x00\xff")
@@ -157,31 +157,33 @@ func TestFonnTransportTokenSource(t *testing.T) {
 	}
 }
 
-// staticSource is a token.Source that cannot invalidate: no retry on 401.
+// staticSource is a flow.Source that cannot drop its token: a retry after a
+// 401 gets the same token again.
 type staticSource struct {
 	tok token.Token
 	err error
 }
 
 func (s staticSource) Token(context.Context) (token.Token, error) { return s.tok, s.err }
+func (staticSource) Invalidate(token.Token)                       {}
 
 func TestFonnTransportPlainSource(t *testing.T) {
 	api := &fonnAPI{good: map[string]bool{"good": true}}
 	ts := httptest.NewServer(api)
 	defer ts.Close()
-	rt := &Fonn{Credentials: fonn.Credentials{SubscriptionKey: fonnKey}, Token: staticSource{tok: token.Token{Value: "bad"}}}
-	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 401 || len(api.requests()) != 1 {
+	rt := &Transport{Source: staticSource{tok: token.Token{Value: "bad"}}, Authorizer: fonn.Authorizer{SubscriptionKey: fonnKey}}
+	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 401 || len(api.requests()) != 2 {
 		t.Fatalf("%d, %v, %d requests", status, err, len(api.requests()))
 	}
-	rt.Token = staticSource{tok: token.Token{Value: "good"}}
-	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 200 || api.requests()[1].body != "b" {
+	rt.Source = staticSource{tok: token.Token{Value: "good"}}
+	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 200 || api.requests()[2].body != "b" {
 		t.Fatalf("%d, %v", status, err)
 	}
-	rt.Token = staticSource{err: signers.E(signers.CodeTokenExpired, "test", "no token")}
+	rt.Source = staticSource{err: signers.E(signers.CodeTokenExpired, "test", "no token")}
 	if _, err := fonnDo(t, rt, "GET", ts.URL+"/x", ""); !errors.Is(err, signers.ErrTokenExpired) {
 		t.Fatalf("source error: %v", err)
 	}
-	if n := len(api.requests()); n != 2 {
+	if n := len(api.requests()); n != 3 {
 		t.Fatalf("%d requests", n)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/fortis"
-	"github.com/apisign/apisign/signers/token"
 )
 
 // FortisAPIKey is a RoundTripper that adds Fortis API-key credentials, built
@@ -71,46 +70,4 @@ func (t *FortisHMAC) RoundTrip(r *http.Request) (*http.Response, error) {
 	c := r.Clone(r.Context())
 	applyFortis(c, s.Header, nil)
 	return base(t.Base).RoundTrip(c)
-}
-
-// FortisToken is a RoundTripper that authenticates every request with the token
-// of a Fortis session (header access-token, or the query parameter when Query is
-// set; developer-id alongside). A 2xx/3xx answer restarts the token's idle period
-// (Session.TouchToken). A 401 means the token died (idle expiry, closed
-// elsewhere): the session is invalidated and reopened and the request sent once
-// more with the new token, its body replayed byte for byte; a second 401 is
-// returned as it is, never looped on.
-type FortisToken struct {
-	Session *fortis.Session
-	Query   bool
-	Base    http.RoundTripper // nil means http.DefaultTransport
-}
-
-func (t *FortisToken) RoundTrip(r *http.Request) (*http.Response, error) {
-	const op = "httpauth.FortisToken"
-	if t.Session == nil {
-		return nil, signers.E(signers.CodeConfig, op, "no session")
-	}
-	var used token.Token
-	resp, err := sendWithToken(r, t.Session, http.StatusUnauthorized, t.Base, func(c *http.Request, tok token.Token) error {
-		used = tok
-		if t.Query {
-			q, err := t.Session.AuthQuery(tok)
-			if err != nil {
-				return err
-			}
-			applyFortis(c, nil, q)
-			return nil
-		}
-		h, err := t.Session.AuthHeader(tok)
-		if err != nil {
-			return err
-		}
-		applyFortis(c, h, nil)
-		return nil
-	})
-	if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 400 {
-		t.Session.TouchToken(used) // every successful request restarts the idle expiry
-	}
-	return resp, err
 }

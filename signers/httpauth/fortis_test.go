@@ -154,7 +154,7 @@ func TestFortisTokenTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &http.Client{Transport: &FortisToken{Session: sess}}
+	c := &http.Client{Transport: &Transport{Source: sess, Authorizer: fortis.Authorizer{DeveloperID: "dev-1"}}}
 	post := func(body string) (int, string) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -196,11 +196,12 @@ func TestFortisTokenTransport(t *testing.T) {
 		t.Fatalf("opens %d bodies %q", api.opens, api.bodies)
 	}
 
-	// An API that always answers 401: exactly one reopen and one retry, then the 401.
+	// An API that always answers 401: exactly one reopen and one retry, then the
+	// 401; the refused token is dropped too.
 	api.mu.Lock()
 	api.always, api.hits = 401, 0
 	api.mu.Unlock()
-	if st, _ := post("x"); st != 401 || api.hits != 2 || api.opens != 3 {
+	if st, _ := post("x"); st != 401 || api.hits != 2 || api.opens != 3 || sess.Current().Value != "" {
 		t.Fatalf("status %d hits %d opens %d", st, api.hits, api.opens)
 	}
 
@@ -208,8 +209,8 @@ func TestFortisTokenTransport(t *testing.T) {
 	api.mu.Lock()
 	api.always = 0
 	api.mu.Unlock()
-	c.Transport = &FortisToken{Session: sess, Query: true}
-	if st, b := post("q"); st != 200 || b != "tok-3" {
+	c.Transport = &Transport{Source: sess, Authorizer: fortis.Authorizer{DeveloperID: "dev-1", Query: true}}
+	if st, b := post("q"); st != 200 || b != "tok-4" {
 		t.Fatalf("query mode: %d %s", st, b)
 	}
 	if err := sess.Close(context.Background()); err != nil || api.deletes != 1 {
@@ -219,7 +220,7 @@ func TestFortisTokenTransport(t *testing.T) {
 
 func TestFortisTransportConfigErrors(t *testing.T) {
 	req, _ := http.NewRequest("GET", "http://127.0.0.1:1/", nil)
-	if _, err := (&FortisToken{}).RoundTrip(req); signers.CodeOf(err) != signers.CodeConfig {
+	if _, err := (&Transport{Source: &fortis.Session{}}).RoundTrip(req); signers.CodeOf(err) != signers.CodeConfig {
 		t.Fatal(err)
 	}
 	if _, err := (&FortisHMAC{}).RoundTrip(req); signers.CodeOf(err) != signers.CodeConfig {

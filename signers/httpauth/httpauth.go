@@ -1,7 +1,9 @@
 // Package httpauth adapts the signers to net/http, in the style of
-// golang.org/x/oauth2: each provider has an http.RoundTripper that signs or
-// authorizes every request it carries, and the retry policy and clock-skew
-// correction are RoundTrippers too, so they stack:
+// golang.org/x/oauth2: a provider that signs each request (NFON, Keyfax Basic,
+// Fortis HMAC and API key, Fonn with a fixed token) has an http.RoundTripper
+// that signs it, the token-authorized providers share one Transport (a token
+// source plus the provider's flow.Authorizer), and the retry policy and
+// clock-skew correction are RoundTrippers too, so they stack:
 //
 //	client := &http.Client{Transport: &httpauth.Retry{
 //		Base: &httpauth.NFON{Signer: signer, Clock: skewed, Base: &httpauth.Skew{Clock: skewed}},
@@ -14,8 +16,6 @@ package httpauth
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -24,7 +24,6 @@ import (
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/retry"
-	"github.com/apisign/apisign/signers/token"
 )
 
 // MaxBody is the largest request body a RoundTripper here reads into memory to
@@ -106,48 +105,6 @@ func withTarget(u *url.URL, target string) (*url.URL, error) {
 	return &c, nil
 }
 
-// NewDoer returns a signers.Doer that sends requests with c (nil means
-// http.DefaultClient). The answer's body is read whole; a transport failure is
-// an E_NETWORK error, or E_ABORTED when ctx ended.
-func NewDoer(c *http.Client) signers.Doer {
-	if c == nil {
-		c = http.DefaultClient
-	}
-	return signers.DoerFunc(func(ctx context.Context, req *signers.Request) (*signers.Response, error) {
-		const op = "httpauth.Do"
-		var reqBody io.Reader // nil for no body: fetch-based transports (GOOS=js) refuse a GET with a body stream
-		if len(req.Body) > 0 {
-			reqBody = bytes.NewReader(req.Body)
-		}
-		hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, reqBody)
-		if err != nil {
-			return nil, signers.E(signers.CodeInput, op, "malformed request method or URL")
-		}
-		for k, v := range req.Header {
-			hr.Header.Set(k, v)
-		}
-		resp, err := c.Do(hr)
-		if err != nil {
-			return nil, networkError(ctx, op, err)
-		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBody))
-		if err != nil {
-			return nil, networkError(ctx, op, err)
-		}
-		return &signers.Response{Status: resp.StatusCode, Header: FromHTTP(resp.Header), Body: body}, nil
-	})
-}
-
-// networkError classifies a transport failure without quoting it: a
-// *url.Error's text contains the URL, which may carry a query-string credential.
-func networkError(ctx context.Context, op string, err error) error {
-	if ctx.Err() != nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return signers.E(signers.CodeAborted, op, "aborted")
-	}
-	return signers.E(signers.CodeNetwork, op, "no answer from the server")
-}
-
 // FromHTTP flattens an http.Header to one value per name, joining repeated
 // fields with ", " as RFC 9110 allows.
 func FromHTTP(h http.Header) signers.Header {
@@ -209,52 +166,5 @@ func (t *Skew) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err == nil {
 		t.Clock.Observe(resp.Header.Get("Date"))
 	}
-	return resp, err
-}
-
-// RefreshableSource is a token.Source whose token can be dropped after the
-// server refused it: *token.Cache, *keyfax.TokenSource, *ansira.TokenSource and
-// *fortis.Session are.
-type RefreshableSource interface {
-	token.Source
-	Invalidate(t token.Token)
-}
-
-// sendWithToken is the one token flow of the RoundTrippers here: it sends r with
-// the authorization that authorize sets for a token from src. An answer with
-// status refused (the provider's word for "this token is no longer good": 401,
-// or 403 for Ansira) drops that token (concurrent requests refused with the same
-// token share one fetch, see token.Cache.Invalidate) and sends the request once
-// more with a fresh token, its body replayed byte for byte. A second refusal is
-// returned as it is: never a loop. refused == 0 sends once.
-func sendWithToken(r *http.Request, src RefreshableSource, refused int, rt http.RoundTripper, authorize func(*http.Request, token.Token) error) (*http.Response, error) {
-	req, body, err := Prepare(r)
-	if err != nil {
-		return nil, err
-	}
-	ctx := req.Context()
-	send := func() (*http.Response, token.Token, error) {
-		tok, err := src.Token(ctx)
-		if err != nil {
-			return nil, tok, err
-		}
-		c := req.Clone(ctx)
-		if body != nil {
-			setBody(c, body)
-		}
-		if err := authorize(c, tok); err != nil {
-			return nil, tok, err
-		}
-		resp, err := base(rt).RoundTrip(c)
-		return resp, tok, err
-	}
-	resp, tok, err := send()
-	if err != nil || refused == 0 || resp.StatusCode != refused {
-		return resp, err
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-	resp.Body.Close()
-	src.Invalidate(tok)
-	resp, _, err = send()
 	return resp, err
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/keyfax"
-	"github.com/apisign/apisign/signers/token"
 )
 
 // KeyfaxBasic is a RoundTripper that signs every request with Keyfax's server
@@ -78,46 +77,4 @@ func wireTarget(target string) string {
 		return target
 	}
 	return strings.TrimPrefix(w, prefix)
-}
-
-// KeyfaxBearer is a RoundTripper for Keyfax's client flow: it sends
-// `Authorization: Bearer {HostName}:{JWT}` with a JWT from Source, typically a
-// *keyfax.TokenSource (which renews the JWT ahead of its exp). A 401 answer means
-// the JWT was refused: KeyfaxBearer drops it (Invalidate; concurrent requests
-// refused with the same JWT share one fetch) and sends the request once more
-// with a fresh JWT, its body replayed byte for byte. A second 401 is returned as
-// it is.
-//
-//	src, err := keyfax.NewTokenSource(keyfax.TokenConfig{BaseURL: base, Doer: httpauth.NewDoer(nil), Signer: signer})
-//	client := &http.Client{Transport: &httpauth.KeyfaxBearer{Source: src}}
-type KeyfaxBearer struct {
-	Source RefreshableSource
-	// HostName is the Keyfax host name of the Bearer value; empty means the
-	// Source's (a *keyfax.TokenSource has one).
-	HostName string
-	Base     http.RoundTripper // nil means http.DefaultTransport
-}
-
-func (t *KeyfaxBearer) RoundTrip(r *http.Request) (*http.Response, error) {
-	const op = "httpauth.KeyfaxBearer"
-	if t.Source == nil {
-		return nil, signers.E(signers.CodeConfig, op, "no token source")
-	}
-	host := t.HostName
-	if host == "" {
-		if h, ok := t.Source.(interface{ HostName() string }); ok {
-			host = h.HostName()
-		}
-	}
-	if host == "" {
-		return nil, signers.E(signers.CodeConfig, op, "no host name")
-	}
-	return sendWithToken(r, t.Source, http.StatusUnauthorized, t.Base, func(c *http.Request, tok token.Token) error {
-		auth, err := keyfax.Bearer(host, tok.Value)
-		if err != nil {
-			return err
-		}
-		c.Header.Set("Authorization", auth)
-		return nil
-	})
 }

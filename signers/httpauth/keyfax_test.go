@@ -225,7 +225,7 @@ func TestKeyfaxBearerTransport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &http.Client{Transport: &KeyfaxBearer{Source: src}, Timeout: 10 * time.Second}
+	c := &http.Client{Transport: &Transport{Source: src, Authorizer: keyfax.Authorizer{HostName: src.HostName()}}, Timeout: 10 * time.Second}
 
 	status, got, err := kfDo(t, c, "POST", srv.URL+"/Interview/api/v1/results", io.NopCloser(strings.NewReader(`{"guid":"x"}`)))
 	if err != nil || status != 200 || got != `ok {"guid":"x"}` {
@@ -276,8 +276,8 @@ func TestKeyfaxBearerTransport(t *testing.T) {
 		t.Errorf("gets %d after concurrent 401s, want 3", n)
 	}
 
-	// No source, no host name.
-	if _, _, err := kfDo(t, &http.Client{Transport: &KeyfaxBearer{}}, "GET", srv.URL, nil); !errors.Is(err, signers.ErrConfig) {
+	// No source.
+	if _, _, err := kfDo(t, &http.Client{Transport: &Transport{Authorizer: keyfax.Authorizer{}}}, "GET", srv.URL, nil); !errors.Is(err, signers.ErrConfig) {
 		t.Errorf("no source: %v", err)
 	}
 }

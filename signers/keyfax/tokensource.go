@@ -42,7 +42,9 @@ type TokenConfig struct {
 	// Initial, used when Signer is nil, gets the first JWT (and a fresh one after
 	// a refused renewal) from elsewhere, e.g. the broker: the browser flow. What it
 	// returns is read like a token response body (see ParseTokenResponse).
-	Initial func(ctx context.Context) (string, error)
+	// refused is the JWT the server just refused, "" when none was, so that the
+	// source can be told (the browser's getToken({ refused })).
+	Initial func(ctx context.Context, refused string) (string, error)
 	// Margin is how long before exp the JWT is renewed; zero means DefaultMargin.
 	Margin time.Duration
 }
@@ -57,12 +59,12 @@ type TokenConfig struct {
 // one is fetched the first way again. If a renewal fails otherwise while the held
 // JWT is still valid, the held JWT keeps being used and the next call retries.
 type TokenSource struct {
-	endpoint string
+	base     string
 	hostName string
 	doer     signers.Doer
 	clock    clock.Clock
 	signer   *Signer
-	initial  func(ctx context.Context) (string, error)
+	initial  func(ctx context.Context, refused string) (string, error)
 	cache    *token.Cache
 }
 
@@ -92,12 +94,8 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	if !validID(host) {
 		return nil, signers.E(signers.CodeInput, op, "HostName must be non-empty visible ASCII without ':'")
 	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
-	if strings.ContainsAny(base, "?#") {
-		return nil, signers.E(signers.CodeInput, op, "BaseURL must not have a query or fragment")
-	}
-	if _, err := WireURI(base); err != nil {
-		return nil, signers.E(signers.CodeInput, op, "BaseURL is not an absolute http(s) URL")
+	if _, err := endpoint(op, cfg.BaseURL, TokenPath); err != nil {
+		return nil, err
 	}
 	c := cfg.Clock
 	if c == nil {
@@ -108,7 +106,7 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 		margin = DefaultMargin
 	}
 	s := &TokenSource{
-		endpoint: base + TokenPath,
+		base:     cfg.BaseURL,
 		hostName: host,
 		doer:     cfg.Doer,
 		clock:    c,
@@ -153,34 +151,36 @@ func (s *TokenSource) fetch(ctx context.Context, current token.Token) (token.Tok
 		if err == nil || (status != 401 && status != 403) {
 			return t, err
 		}
+		current.Refused = true
 	}
-	return s.fresh(ctx)
+	refused := ""
+	if current.Refused {
+		refused = current.Value
+	}
+	return s.fresh(ctx, refused)
 }
 
 // renew posts the held JWT; it returns the HTTP status of a refusal.
 func (s *TokenSource) renew(ctx context.Context, jwt string) (token.Token, int, error) {
 	const op = "keyfax.Renew"
-	auth, err := Bearer(s.hostName, jwt)
+	req, err := RenewRequest(s.base, s.hostName, jwt)
 	if err != nil {
 		return token.Token{}, 0, err
 	}
-	req := &signers.Request{Method: "POST", URL: s.endpoint, Header: signers.Header{
-		"Authorization": auth,
-		"Accept":        "application/json",
-	}}
 	return s.do(ctx, op, req)
 }
 
 // fresh gets a new JWT the first way: GET with Basic, or Initial.
-func (s *TokenSource) fresh(ctx context.Context) (token.Token, error) {
+func (s *TokenSource) fresh(ctx context.Context, refused string) (token.Token, error) {
 	if s.signer == nil {
-		body, err := s.initial(ctx)
+		body, err := s.initial(ctx, refused)
 		if err != nil {
 			return token.Token{}, signers.Wrap(signers.CodeTokenExpired, "keyfax.Initial", err)
 		}
 		return tokenFrom([]byte(body))
 	}
-	req := &signers.Request{Method: "GET", URL: s.endpoint, Header: signers.Header{"Accept": "application/json"}}
+	u, _ := endpoint("keyfax.GetToken", s.base, TokenPath) // checked by NewTokenSource
+	req := jsonRequest("GET", u, nil)
 	if _, err := s.signer.SignRequest(req, s.clock.Now()); err != nil {
 		return token.Token{}, err
 	}

@@ -3,7 +3,6 @@
 package keyfax
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -15,37 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 )
-
-// httpDoer is a minimal net/http Doer for these tests (signers/httpauth has the
-// real one, but it imports this package).
-type httpDoer struct{ c *http.Client }
-
-func (d httpDoer) Do(ctx context.Context, req *signers.Request) (*signers.Response, error) {
-	hr, err := http.NewRequestWithContext(ctx, req.Method, req.URL, bytes.NewReader(req.Body))
-	if err != nil {
-		return nil, err
-	}
-	for k, v := range req.Header {
-		hr.Header.Set(k, v)
-	}
-	resp, err := d.c.Do(hr)
-	if err != nil {
-		return nil, signers.Wrap(signers.CodeNetwork, "test.Do", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	h := signers.Header{}
-	for k := range resp.Header {
-		h[k] = resp.Header.Get(k)
-	}
-	return &signers.Response{Status: resp.StatusCode, Header: h, Body: body}, nil
-}
 
 // keyfaxServer emulates Keyfax's token endpoint: GET with a Basic header that
 // its Verifier accepts issues a JWT living 24 h; POST with `Bearer Dev:<JWT>` for
@@ -156,7 +128,7 @@ func newHTTPTokenSource(t *testing.T, s *keyfaxServer, key string) *TokenSource 
 	}
 	ts, err := NewTokenSource(TokenConfig{
 		BaseURL: s.srv.URL + "/Interview/",
-		Doer:    httpDoer{&http.Client{Timeout: 10 * time.Second}},
+		Doer:    testkit.Doer{Client: &http.Client{Timeout: 10 * time.Second}},
 		Clock:   s.clk,
 		Signer:  signer,
 	})
@@ -372,9 +344,9 @@ func TestTokenSourceInitialOverHTTP(t *testing.T) {
 	ts, err := NewTokenSource(TokenConfig{
 		BaseURL:  srv.srv.URL + "/Interview",
 		HostName: vHost,
-		Doer:     httpDoer{&http.Client{Timeout: 10 * time.Second}},
+		Doer:     testkit.Doer{Client: &http.Client{Timeout: 10 * time.Second}},
 		Clock:    clk,
-		Initial: func(ctx context.Context) (string, error) {
+		Initial: func(ctx context.Context, _ string) (string, error) {
 			mu.Lock()
 			calls++
 			mu.Unlock()

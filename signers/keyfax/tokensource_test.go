@@ -35,7 +35,7 @@ func (f *fakeKeyfax) requests() []signers.Request {
 func TestNewTokenSourceConfig(t *testing.T) {
 	signer, _ := NewSigner(vHost, vAPIKey, vKey)
 	doer := &fakeKeyfax{}
-	initial := func(context.Context) (string, error) { return "", nil }
+	initial := func(context.Context, string) (string, error) { return "", nil }
 	cases := []struct {
 		name string
 		cfg  TokenConfig
@@ -57,7 +57,7 @@ func TestNewTokenSourceConfig(t *testing.T) {
 		}
 	}
 	ts, err := NewTokenSource(TokenConfig{BaseURL: "https://h/Interview/", Doer: doer, Signer: signer})
-	if err != nil || ts.HostName() != vHost || ts.endpoint != "https://h/Interview/api/v1/token" {
+	if u, _ := endpoint("", ts.base, TokenPath); err != nil || ts.HostName() != vHost || u != "https://h/Interview/api/v1/token" {
 		t.Errorf("%v %+v", err, ts)
 	}
 }
@@ -105,6 +105,7 @@ func TestTokenSourceInitial(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	renewStatus := 403
 	var initialCalls int
+	var refused []string // what Initial was told
 	jwt := func(d time.Duration) string { return jwtWithExp(clk.Now().Add(d)) }
 	doer := &fakeKeyfax{answer: func(req *signers.Request) (*signers.Response, error) {
 		if renewStatus != 200 {
@@ -115,8 +116,9 @@ func TestTokenSourceInitial(t *testing.T) {
 	ts, err := NewTokenSource(TokenConfig{
 		BaseURL: "https://keyfax.example.com/Interview", HostName: vHost, Doer: doer, Clock: clk,
 		Margin: time.Hour,
-		Initial: func(ctx context.Context) (string, error) {
+		Initial: func(ctx context.Context, r string) (string, error) {
 			initialCalls++
+			refused = append(refused, r)
 			return "  " + jwt(24*time.Hour) + "\n", nil
 		},
 	})
@@ -140,9 +142,15 @@ func TestTokenSourceInitial(t *testing.T) {
 		t.Fatalf("%v calls=%d reqs=%d", err, initialCalls, len(doer.requests()))
 	}
 	// Invalidate (an API call answered 401): the next Token starts afresh.
+	dropped := ts.Current().Value
 	ts.Invalidate(ts.Current())
 	if _, err := ts.Token(ctx); err != nil || initialCalls != 3 {
 		t.Fatalf("after Invalidate: %v calls=%d", err, initialCalls)
+	}
+	// Initial is told which JWT the server refused: none at first, the one whose
+	// renewal got 403, the one an API call refused.
+	if len(refused) != 3 || refused[0] != "" || refused[1] != first.Value || refused[2] != dropped {
+		t.Fatalf("Initial told %q", refused)
 	}
 }
 
@@ -186,22 +194,22 @@ func TestTokenSourceErrors(t *testing.T) {
 	}
 
 	// Initial failing, or answering garbage.
-	mk := func(initial func(context.Context) (string, error)) *TokenSource {
+	mk := func(initial func(context.Context, string) (string, error)) *TokenSource {
 		ts, err := NewTokenSource(TokenConfig{BaseURL: "https://h/", HostName: "H", Doer: &fakeKeyfax{}, Clock: clk, Initial: initial})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return ts
 	}
-	if _, err := mk(func(context.Context) (string, error) { return "", errors.New("broker down") }).Token(ctx); signers.CodeOf(err) != signers.CodeTokenExpired {
+	if _, err := mk(func(context.Context, string) (string, error) { return "", errors.New("broker down") }).Token(ctx); signers.CodeOf(err) != signers.CodeTokenExpired {
 		t.Errorf("initial error: %v", err)
 	}
-	if _, err := mk(func(context.Context) (string, error) { return "not a jwt", nil }).Token(ctx); signers.CodeOf(err) != signers.CodeToken {
+	if _, err := mk(func(context.Context, string) (string, error) { return "not a jwt", nil }).Token(ctx); signers.CodeOf(err) != signers.CodeToken {
 		t.Errorf("initial garbage: %v", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := mk(func(ctx context.Context) (string, error) { return "", ctx.Err() }).Token(cctx); signers.CodeOf(err) != signers.CodeAborted {
+	if _, err := mk(func(ctx context.Context, _ string) (string, error) { return "", ctx.Err() }).Token(cctx); signers.CodeOf(err) != signers.CodeAborted {
 		t.Errorf("cancelled: %v", err)
 	}
 }

@@ -20,11 +20,15 @@ import (
 type Token struct {
 	Value  string
 	Expiry time.Time // zero: no known expiry
+	// Refused marks the token a server just refused. A FetchFunc gets it as its
+	// current token so that it can tell its own source which token died (the
+	// browser's getToken({ refused })); it is never valid again.
+	Refused bool
 }
 
-// ValidAt reports whether t is set and not expired at now.
+// ValidAt reports whether t is set, not refused and not expired at now.
 func (t Token) ValidAt(now time.Time) bool {
-	return t.Value != "" && (t.Expiry.IsZero() || now.Before(t.Expiry))
+	return t.Value != "" && !t.Refused && (t.Expiry.IsZero() || now.Before(t.Expiry))
 }
 
 // Source supplies a valid token. It is the one interface of this package, the
@@ -34,7 +38,8 @@ type Source interface {
 }
 
 // FetchFunc gets a new token. current is the token held now (zero at first, and
-// possibly still valid), so that a fetcher can renew with it, as Keyfax does.
+// possibly still valid), so that a fetcher can renew with it, as Keyfax does; or,
+// after Invalidate, the refused token with Refused set.
 type FetchFunc func(ctx context.Context, current Token) (Token, error)
 
 // Cache is a Source that holds one token and fetches a new one when the held one
@@ -45,9 +50,10 @@ type Cache struct {
 	margin time.Duration
 	clock  clock.Clock
 
-	mu     sync.Mutex
-	tok    Token
-	flight *flight
+	mu      sync.Mutex
+	tok     Token
+	refused Token // the last token Invalidate dropped, until a fetch replaces it
+	flight  *flight
 }
 
 type flight struct {
@@ -108,11 +114,14 @@ func (c *Cache) refreshOnce(ctx context.Context) (Token, error) {
 		f = &flight{done: make(chan struct{})}
 		c.flight = f
 		current := c.tok
+		if current.Value == "" {
+			current = c.refused
+		}
 		c.mu.Unlock()
 		f.tok, f.err = c.run(ctx, current)
 		c.mu.Lock()
 		if f.err == nil {
-			c.tok = f.tok
+			c.tok, c.refused = f.tok, Token{}
 		}
 		c.flight = nil
 		close(f.done)
@@ -156,20 +165,22 @@ func (c *Cache) Current() Token {
 	return c.tok
 }
 
-// Set replaces the held token, for a token obtained elsewhere.
+// Set replaces the held token, for a token obtained elsewhere (or, with the
+// zero Token, forgets it without calling it refused).
 func (c *Cache) Set(t Token) {
 	c.mu.Lock()
-	c.tok = t
+	c.tok, c.refused = t, Token{}
 	c.mu.Unlock()
 }
 
 // Invalidate drops t if it is still the held token: the server refused it
-// (401/403), so the next Token call fetches. A token already replaced by a newer
-// one is left alone, so that N requests failing with the same old token cause
-// one fetch, not N.
+// (401/403), so the next Token call fetches, handing the fetcher t with Refused
+// set. A token already replaced by a newer one is left alone, so that N requests
+// failing with the same old token cause one fetch, not N.
 func (c *Cache) Invalidate(t Token) {
 	c.mu.Lock()
-	if c.tok.Value == t.Value {
+	if c.tok.Value != "" && c.tok.Value == t.Value {
+		c.refused = Token{Value: t.Value, Refused: true}
 		c.tok = Token{}
 	}
 	c.mu.Unlock()

@@ -163,3 +163,27 @@ func TestRenewSeesCurrent(t *testing.T) {
 		t.Fatalf("fetch saw %q", seen)
 	}
 }
+
+// The fetch after Invalidate is handed the refused token, marked so (never
+// valid); Set forgets a token without calling it refused.
+func TestFetchIsToldTheRefusedToken(t *testing.T) {
+	var got []Token
+	n := 0
+	c := NewCache(func(_ context.Context, current Token) (Token, error) {
+		got = append(got, current)
+		n++
+		return Token{Value: "t" + string(rune('0'+n))}, nil
+	}, 0, nil)
+	ctx := context.Background()
+	first, _ := c.Token(ctx)
+	c.Invalidate(first)
+	c.Token(ctx)
+	c.Set(Token{})
+	c.Token(ctx)
+	if len(got) != 3 || got[0] != (Token{}) || got[1] != (Token{Value: "t1", Refused: true}) || got[2] != (Token{}) {
+		t.Fatalf("fetches were handed %+v", got)
+	}
+	if got[1].ValidAt(t0) {
+		t.Fatal("a refused token must never be valid")
+	}
+}

@@ -10,20 +10,18 @@ import (
 	"github.com/apisign/apisign/signers/token"
 )
 
-type ansiraProvider struct {
-	scope string
+// ansiraState is the configured Ansira provider: the token source caches the
+// access token for expires_in and exchanges again only when it is refused.
+type ansiraState struct {
+	scope string // the scope asked for, answered when the exchange names none
 	ts    *ansira.TokenSource
 }
 
+// ansiraStoreKey is the Store key of the whole answer (token, scope) as JSON.
 const ansiraStoreKey = "ansira-access-token"
 
-func (b *Broker) setupAnsira(e *env) {
+func setupAnsira(b *Broker, e *env, v map[string]string) string {
 	const p = "ansira"
-	v, why := e.group(p, []string{"ANSIRA_TOKEN_URL", "ANSIRA_CLIENT_ID", "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION"}, "ANSIRA_SCOPE")
-	if why != "" {
-		b.off[p] = why
-		return
-	}
 	params := ansira.TokenRequestParams{
 		TokenURL:     v["ANSIRA_TOKEN_URL"],
 		ClientID:     v["ANSIRA_CLIENT_ID"],
@@ -32,15 +30,14 @@ func (b *Broker) setupAnsira(e *env) {
 		Scope:        v["ANSIRA_SCOPE"],
 	}
 	if err := ansira.CheckTokenURL(params.TokenURL); err != nil {
-		b.off[p] = e.invalid(p, "ANSIRA_TOKEN_URL", "is not usable ("+msgOf(err)+")")
-		return
+		return e.invalid(p, "ANSIRA_TOKEN_URL", "is not usable ("+msgOf(err)+")")
 	}
 	ts, err := ansira.NewTokenSource(ansira.Config{Params: params, Doer: signers.DoerFunc(b.send), Clock: b.clock})
 	if err != nil {
-		b.off[p] = e.invalid(p, "ANSIRA_CLIENT_ID, ANSIRA_CLIENT_SECRET or ANSIRA_ASSERTION", "is malformed ("+msgOf(err)+")")
-		return
+		return e.invalid(p, "ANSIRA_CLIENT_ID, ANSIRA_CLIENT_SECRET or ANSIRA_ASSERTION", "is malformed ("+msgOf(err)+")")
 	}
-	b.ansira = &ansiraProvider{scope: params.Scope, ts: ts}
+	b.ansira = &ansiraState{scope: params.Scope, ts: ts}
+	return ""
 }
 
 // ansiraAnswer is the OAuth-shaped answer of POST /ansira/token. expires_in is
@@ -63,7 +60,7 @@ type ansiraRequest struct {
 // ansiraToken exchanges the configured assertion for an access token (Basic
 // with the client id and secret), cached until ansira.DefaultMargin before
 // expires_in runs out.
-func (b *Broker) ansiraToken(w http.ResponseWriter, r *http.Request) {
+func (b *Broker) ansiraToken(w http.ResponseWriter, r *http.Request, _ string) {
 	p := b.ansira
 	body, ok := b.readBody(w, r)
 	if !ok {
@@ -88,12 +85,8 @@ func (b *Broker) ansiraToken(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	ctx, cancel := b.upstreamCtx(r)
-	defer cancel()
-	ctx, n := withNote(ctx)
-	t, err := p.ts.Token(ctx)
-	if err != nil {
-		b.upstreamError(w, r, "ansira token endpoint", err, n)
+	t, ok := b.token(w, r, "ansira token endpoint", p.ts)
+	if !ok {
 		return
 	}
 	a := ansiraAnswer{AccessToken: t.Value, TokenType: "Bearer", Scope: p.scope}

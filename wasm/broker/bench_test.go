@@ -7,7 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apisign/apisign/cmd/devserver/sandbox"
+	"github.com/apisign/apisign/internal/sandbox"
+	"github.com/apisign/apisign/internal/testkit"
 )
 
 // BenchmarkHandler is the broker's own cost per request, in memory: no
@@ -18,7 +19,7 @@ func BenchmarkHandler(b *testing.B) {
 	sb := sandbox.New(sandbox.Options{BaseURL: upstreamBase})
 	env := sb.Env()
 	env[EnvCallerSecret] = "bench-caller-secret-0123456789abcdef"
-	br, err := New(func(k string) string { return env[k] }, inMemory{sb}, WithLogger(func(string, ...any) {}))
+	br, err := New(func(k string) string { return env[k] }, testkit.InMemory{Handler: sb}, WithLogger(func(string, ...any) {}))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -19,7 +19,7 @@
 // The same handler runs natively under net/http (the dev server) and as a
 // Cloudflare Worker (wasm/broker/worker, through github.com/syumai/workers), so
 // the package uses no syscall/js: configuration comes from a getter
-// (os.Getenv or cloudflare.Getenv) and outbound calls through an injected
+// (os.Getenv, or the Worker's bindings) and outbound calls through an injected
 // http.RoundTripper (net/http's, or the Worker's fetch).
 package broker
 
@@ -33,11 +33,12 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/httpauth"
 )
 
 // Broker is the broker handler. Build it with New; it is safe for concurrent use.
 type Broker struct {
-	rt      http.RoundTripper
+	doer    signers.Doer
 	clock   clock.Clock
 	store   Store
 	logf    func(format string, args ...any)
@@ -48,12 +49,87 @@ type Broker struct {
 	callerOff    string // why no caller can be accepted ("" when the secret is set)
 	origins      map[string]bool
 
-	keyfax *keyfaxProvider
-	ansira *ansiraProvider
-	fortis *fortisProvider
-	nfon   *forwarder
-	fonn   *forwarder
-	off    map[string]string // provider -> why its routes answer 503
+	keyfax     *keyfaxState
+	ansira     *ansiraState
+	fortis     *fortisState
+	forwarders map[string]*forwarder // by provider (nfon, fonn)
+	off        map[string]string     // provider -> why its routes answer 503
+}
+
+// provider is one row of the provider table.
+type provider struct {
+	name string
+	// required and optional name its variables. With none of them set the
+	// provider is off; with only some of the required ones, misconfigured.
+	// (NFON_ALLOWED_PATHS is neither: it has a default, and a deployment that
+	// keeps it set without using NFON is not misconfigured.)
+	required, optional []string
+	// setup wires the provider into b from the values v of its variables;
+	// it returns why the provider is unusable, or "".
+	setup  func(b *Broker, e *env, v map[string]string) string
+	routes []route
+}
+
+// route is one broker route.
+type route struct {
+	// path is the exact path, or, ending in "/", a prefix: the handler then
+	// gets the escaped rest of the path, from that "/" on.
+	path    string
+	methods string // as in an Allow header
+	serve   func(b *Broker, w http.ResponseWriter, r *http.Request, rest string)
+}
+
+// providers is the provider table, and its routes the broker's route table.
+// Each provider's file (keyfax.go, …) holds its setup and handlers.
+var providers = []provider{{
+	name:     "keyfax",
+	required: []string{"KEYFAX_BASE_URL", "KEYFAX_HOST_NAME", "KEYFAX_API_KEY", "KEYFAX_SIGNING_KEY"},
+	setup:    setupKeyfax,
+	routes:   []route{{"/keyfax/token", "GET", (*Broker).keyfaxToken}},
+}, {
+	name:     "ansira",
+	required: []string{"ANSIRA_TOKEN_URL", "ANSIRA_CLIENT_ID", "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION"},
+	optional: []string{"ANSIRA_SCOPE"},
+	setup:    setupAnsira,
+	routes:   []route{{"/ansira/token", "POST", (*Broker).ansiraToken}},
+}, {
+	name:     "fortis",
+	required: []string{"FORTIS_BASE_URL", "FORTIS_DEVELOPER_ID", "FORTIS_USERNAME", "FORTIS_PASSWORD"},
+	optional: []string{"FORTIS_DOMAIN"},
+	setup:    setupFortis,
+	routes: []route{
+		{"/fortis/session", "POST", (*Broker).fortisOpen},
+		{"/fortis/session/", "DELETE", (*Broker).fortisClose},
+	},
+}, {
+	name:     "nfon",
+	required: []string{"NFON_BASE_URL", "NFON_KEY_ID", "NFON_SECRET"},
+	setup:    setupNFON,
+	routes:   []route{{"/nfon/", allowMethods, forwardTo("nfon")}},
+}, {
+	name: "fonn",
+	// No default allow-list: the access token reaches every path of the
+	// API, so the deployment must say which the pages may use.
+	required: []string{"FONN_BASE_URL", "FONN_SUBSCRIPTION_KEY", "FONN_ACCESS_TOKEN", "FONN_ALLOWED_PATHS"},
+	setup:    setupFonn,
+	routes:   []route{{"/fonn/", allowMethods, forwardTo("fonn")}},
+}}
+
+// findRoute returns the route of an escaped path, its provider and the rest.
+func findRoute(path string) (*provider, *route, string) {
+	for i := range providers {
+		p := &providers[i]
+		for j := range p.routes {
+			rt := &p.routes[j]
+			if path == rt.path {
+				return p, rt, ""
+			}
+			if strings.HasSuffix(rt.path, "/") && strings.HasPrefix(path, rt.path) {
+				return p, rt, path[len(rt.path)-1:]
+			}
+		}
+	}
+	return nil, nil, ""
 }
 
 // Option adjusts a Broker built by New.
@@ -75,7 +151,7 @@ func WithLogger(logf func(format string, args ...any)) Option {
 }
 
 // New builds the broker from the environment read through getenv (os.Getenv
-// natively, cloudflare.Getenv in the Worker), sending upstream calls through
+// natively, the Worker's bindings in the Worker), sending upstream calls through
 // outbound: http.DefaultTransport natively, the fetch transport in the Worker.
 //
 // It always returns a usable Broker. A provider whose variables are all unset
@@ -88,7 +164,7 @@ func New(getenv func(string) string, outbound http.RoundTripper, opts ...Option)
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	b := &Broker{rt: outbound, clock: clock.Real, logf: log.Printf, off: map[string]string{}}
+	b := &Broker{clock: clock.Real, logf: log.Printf, off: map[string]string{}, forwarders: map[string]*forwarder{}}
 	for _, o := range opts {
 		o(b)
 	}
@@ -97,9 +173,13 @@ func New(getenv func(string) string, outbound http.RoundTripper, opts ...Option)
 		// No default to http.DefaultTransport: referring to it links net/http's
 		// whole client (TLS, HTTP/2), over 1 MB gzip, into the Worker, which
 		// calls out through fetch instead.
-		b.rt = noTransport{}
+		outbound = noTransport{}
 		e.problem("no outbound transport: every upstream call fails (natively, pass http.DefaultTransport)")
 	}
+	// No client: an upstream redirect is answered as it is, never followed
+	// to another host with the broker's credentials. "," rejoins the header
+	// values the Worker's fetch conversion splits at commas.
+	b.doer = httpauth.NewTransportDoer(outbound, httpauth.MaxAnswer(maxUpstreamBody), httpauth.JoinHeaders(","))
 	b.maxBody = e.positive(EnvMaxBody, DefaultMaxBody)
 	b.timeout = e.duration(EnvUpstreamTimeout, DefaultUpstreamTimeout)
 	b.origins = e.origins()
@@ -113,11 +193,15 @@ func New(getenv func(string) string, outbound http.RoundTripper, opts ...Option)
 	default:
 		b.callerSecret = []byte(s)
 	}
-	b.setupKeyfax(e)
-	b.setupAnsira(e)
-	b.setupFortis(e)
-	b.setupNFON(e)
-	b.setupFonn(e)
+	for _, p := range providers {
+		v, why := e.group(p.name, p.required, p.optional...)
+		if why == "" {
+			why = p.setup(b, e, v)
+		}
+		if why != "" {
+			b.off[p.name] = why
+		}
+	}
 	if len(e.problems) > 0 {
 		return b, &ConfigError{Problems: e.problems}
 	}
@@ -130,17 +214,23 @@ func (b *Broker) Enabled(provider string) (bool, string) {
 	if why, off := b.off[provider]; off {
 		return false, why
 	}
-	switch provider {
-	case "keyfax", "ansira", "fortis", "nfon", "fonn":
-		return true, ""
+	for _, p := range providers {
+		if p.name == provider {
+			return true, ""
+		}
 	}
 	return false, "unknown provider"
 }
 
+// HeaderError carries the code of every error answer the broker produces
+// itself (E_TOKEN, E_CONFIG, E_NETWORK, …), and of none it forwards: it tells
+// an upstream refusal (a forwarded 401, 403, 429) from the broker's own.
+const HeaderError = "X-Apisign-Error"
+
 // The CORS answer: what the browser module sends and may read.
 const (
 	allowHeaders  = "X-Apisign-Caller, Content-Type, impersonatedUserExternalId"
-	exposeHeaders = "Retry-After, Date"
+	exposeHeaders = "Retry-After, Date, " + HeaderError
 	allowMethods  = "GET, HEAD, POST, PUT, PATCH, DELETE"
 )
 
@@ -185,29 +275,15 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, signers.CodeInput, "absolute request URLs are not accepted")
 		return
 	}
-	path := r.URL.EscapedPath()
-	route, provider, rest := "", "", ""
-	switch {
-	case path == "/keyfax/token":
-		route, provider = "keyfax token", "keyfax"
-	case path == "/ansira/token":
-		route, provider = "ansira token", "ansira"
-	case path == "/fortis/session":
-		route, provider = "fortis open", "fortis"
-	case strings.HasPrefix(path, "/fortis/session/"):
-		route, provider, rest = "fortis close", "fortis", path[len("/fortis/session/"):]
-	case strings.HasPrefix(path, "/nfon/"):
-		route, provider, rest = "nfon", "nfon", path[len("/nfon"):]
-	case strings.HasPrefix(path, "/fonn/"):
-		route, provider, rest = "fonn", "fonn", path[len("/fonn"):]
-	default:
+	p, rt, rest := findRoute(r.URL.EscapedPath())
+	if rt == nil {
 		writeError(w, http.StatusNotFound, signers.CodeInput, "no such broker route")
 		return
 	}
-	if !methodAllowed(w, route, r.Method) {
+	if !methodAllowed(w, rt.methods, r.Method) {
 		return
 	}
-	if why, off := b.off[provider]; off {
+	if why, off := b.off[p.name]; off {
 		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, why)
 		return
 	}
@@ -215,35 +291,11 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, signers.CodeInput, "request body is larger than "+strconv.FormatInt(b.maxBody, 10)+" bytes")
 		return
 	}
-	switch route {
-	case "keyfax token":
-		b.keyfaxToken(w, r)
-	case "ansira token":
-		b.ansiraToken(w, r)
-	case "fortis open":
-		b.fortisOpen(w, r)
-	case "fortis close":
-		b.fortisClose(w, r, rest)
-	case "nfon":
-		b.forward(w, r, b.nfon, rest)
-	case "fonn":
-		b.forward(w, r, b.fonn, rest)
-	}
+	rt.serve(b, w, r, rest)
 }
 
 // methodAllowed answers 405 for a method the route does not take.
-func methodAllowed(w http.ResponseWriter, route, method string) bool {
-	allow := ""
-	switch route {
-	case "keyfax token":
-		allow = "GET"
-	case "ansira token", "fortis open":
-		allow = "POST"
-	case "fortis close":
-		allow = "DELETE"
-	default:
-		allow = allowMethods
-	}
+func methodAllowed(w http.ResponseWriter, allow, method string) bool {
 	for _, m := range strings.Split(allow, ", ") {
 		if m == method {
 			return true
@@ -263,6 +315,7 @@ type errorBody struct {
 // writeError answers {"code", "message"}. msg is always composed by the broker
 // from names and numbers, never from a configuration value or an upstream text.
 func writeError(w http.ResponseWriter, status int, code signers.Code, msg string) {
+	w.Header().Set(HeaderError, string(code))
 	writeJSON(w, status, errorBody{Code: code, Message: msg})
 }
 
@@ -270,6 +323,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		status, data = http.StatusInternalServerError, []byte(`{"code":"E_INTERNAL","message":"answer could not be encoded"}`)
+		w.Header().Set(HeaderError, string(signers.CodeInternal))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/keyfax"
 )
@@ -95,7 +96,7 @@ func TestCallerRequiredOnEveryRoute(t *testing.T) {
 			t.Run(r.Method+r.Target+"/"+c.name, func(t *testing.T) { wantError(t, rec, http.StatusUnauthorized, c.code) })
 		}
 	}
-	for _, s := range h.up.requests() {
+	for _, s := range h.up.Requests() {
 		t.Errorf("%s %s reached upstream without a valid caller", s.Method, s.URI)
 	}
 }
@@ -114,7 +115,7 @@ func TestCORS(t *testing.T) {
 	want := map[string]string{
 		"Access-Control-Allow-Origin":   testOrigin,
 		"Access-Control-Allow-Headers":  "X-Apisign-Caller, Content-Type, impersonatedUserExternalId",
-		"Access-Control-Expose-Headers": "Retry-After, Date",
+		"Access-Control-Expose-Headers": "Retry-After, Date, X-Apisign-Error",
 		"Vary":                          "Origin",
 	}
 	for k, v := range want {
@@ -129,7 +130,7 @@ func TestCORS(t *testing.T) {
 	// An actual request from an allowed origin gets the CORS headers too.
 	rec = h.do(req{Target: "/keyfax/token", Header: map[string]string{"Origin": testOrigin}})
 	if rec.Code != 200 || rec.Header().Get("Access-Control-Allow-Origin") != testOrigin ||
-		rec.Header().Get("Access-Control-Expose-Headers") != "Retry-After, Date" {
+		rec.Header().Get("Access-Control-Expose-Headers") != "Retry-After, Date, X-Apisign-Error" {
 		t.Errorf("allowed origin: status %d, headers %v", rec.Code, rec.Header())
 	}
 
@@ -201,7 +202,7 @@ func TestKeyfaxTokenStore(t *testing.T) {
 	store := NewMemoryStore()
 	h := newHarness(t, nil, WithStore(store))
 	a := decode[keyfaxAnswer](t, h.do(req{Target: "/keyfax/token"}))
-	b2, _ := New(func(k string) string { return h.env[k] }, inMemory{h.up}, WithClock(h.clk), WithStore(store))
+	b2, _ := New(func(k string) string { return h.env[k] }, testkit.InMemory{Handler: h.up}, WithClock(h.clk), WithStore(store))
 	h.b = b2 // a fresh instance, as in the Worker
 	if b := decode[keyfaxAnswer](t, h.do(req{Target: "/keyfax/token"})); b != a {
 		t.Errorf("second instance answered %+v, want the stored %+v", b, a)
@@ -250,7 +251,7 @@ func TestAnsiraTokenStore(t *testing.T) {
 	store := NewMemoryStore()
 	h := newHarness(t, nil, WithStore(store))
 	a := decode[ansiraAnswer](t, h.do(req{Method: "POST", Target: "/ansira/token"}))
-	h.b, _ = New(func(k string) string { return h.env[k] }, inMemory{h.up}, WithClock(h.clk), WithStore(store))
+	h.b, _ = New(func(k string) string { return h.env[k] }, testkit.InMemory{Handler: h.up}, WithClock(h.clk), WithStore(store))
 	h.clk.Advance(time.Minute)
 	b := decode[ansiraAnswer](t, h.do(req{Method: "POST", Target: "/ansira/token"}))
 	if b.AccessToken != a.AccessToken || b.ExpiresIn != 3540 || b.Scope != a.Scope {
@@ -309,7 +310,7 @@ func TestNFONForward(t *testing.T) {
 	if rec.Code != http.StatusCreated || !strings.Contains(rec.Body.String(), `"John Doe"`) {
 		t.Fatalf("status %d: %s (upstream: %v)", rec.Code, rec.Body, h.up.Failures())
 	}
-	e := h.up.last(t)
+	e := h.up.Last(t)
 	sum := md5.Sum(body)
 	got := md5.Sum(e.Body)
 	if e.Method != "POST" || e.URI != "/nfon/api/customers/K1234/phone-books?search=I%20Am%20Encoded&x=a%2Bb" ||
@@ -344,17 +345,17 @@ func TestNFONForward(t *testing.T) {
 			b = []byte{0, 1, 2, 0xff, '\n'}
 		}
 		rec := h.do(req{Method: m, Target: entry, Body: b, Header: map[string]string{"Content-Type": "application/octet-stream"}})
-		e := h.up.last(t)
+		e := h.up.Last(t)
 		if rec.Code != status || e.Status != status || e.Method != m || e.URI != entry || !bytes.Equal(e.Body, b) {
 			t.Errorf("%s: status %d (upstream %d), upstream saw %s %s %q (failures %v)", m, rec.Code, e.Status, e.Method, e.URI, e.Body, h.up.Failures())
 		}
 	}
-	if rec := h.do(req{Method: "HEAD", Target: "/nfon/api/customers/K1234/phone-books"}); rec.Code != 200 || rec.Body.Len() != 0 || h.up.last(t).Method != "HEAD" {
+	if rec := h.do(req{Method: "HEAD", Target: "/nfon/api/customers/K1234/phone-books"}); rec.Code != 200 || rec.Body.Len() != 0 || h.up.Last(t).Method != "HEAD" {
 		t.Errorf("HEAD: status %d, body %d bytes", rec.Code, rec.Body.Len())
 	}
 }
 
-// The broker's NFON signatures are the PROTOCOLS.md vectors (computed with
+// The broker's NFON signatures are the docs/PROTOCOLS.md "NFON" vectors (computed with
 // Node's crypto) when the clock and credentials are the vectors'.
 func TestNFONForwardVectors(t *testing.T) {
 	var auths []string
@@ -364,10 +365,10 @@ func TestNFONForwardVectors(t *testing.T) {
 		env["NFON_SECRET"] = "nfon-example-secret"
 	})
 	h.clk.Set(time.Date(2025, 8, 6, 14, 32, 0, 0, time.UTC))
-	h.b.rt = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	h.outbound(roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		auths = append(auths, r.Header.Get("Authorization")+" "+r.Header.Get("x-nfon-date")+" "+r.URL.String())
 		return &http.Response{StatusCode: 200, Header: http.Header{}, Body: http.NoBody}, nil
-	})
+	}))
 	body := `{"data":[{"name":"displayName","value":"John Doe"},{"name":"displayNumber","value":"+49 (176) 12345678"}]}`
 	h.do(req{Target: "/nfon/api/customers/K1234/phone-books"})
 	h.do(req{Target: "/nfon/api/customers/K1234/phone-books?search=I%20Am%20Encoded"})
@@ -404,7 +405,7 @@ func TestFonnForward(t *testing.T) {
 	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &projects) != nil || projects.Impersonated != "ext-42" || projects.TotalCount == 0 {
 		t.Fatalf("status %d: %s (upstream: %v)", rec.Code, rec.Body, h.up.Failures())
 	}
-	if e := h.up.last(t); e.URI != "/fonn/api/v1/projects?page=2" || e.Header.Get("impersonatedUserExternalId") != "ext-42" {
+	if e := h.up.Last(t); e.URI != "/fonn/api/v1/projects?page=2" || e.Header.Get("impersonatedUserExternalId") != "ext-42" {
 		t.Errorf("upstream saw %s %v", e.URI, e.Header)
 	}
 	// A body passes on as it is; the sandbox takes the credentials, then
@@ -412,12 +413,12 @@ func TestFonnForward(t *testing.T) {
 	rec = h.do(req{Method: "POST", Target: "/fonn/api/v1/customers/7/orders?page=2", Body: []byte(`{"a":1}`), Header: map[string]string{
 		"Content-Type": "application/json", "impersonatedUserExternalId": "ext-42",
 	}})
-	if e := h.up.last(t); rec.Code != 405 || e.URI != "/fonn/api/v1/customers/7/orders?page=2" ||
+	if e := h.up.Last(t); rec.Code != 405 || e.URI != "/fonn/api/v1/customers/7/orders?page=2" ||
 		e.Header.Get("impersonatedUserExternalId") != "ext-42" || string(e.Body) != `{"a":1}` || e.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("status %d, upstream saw %s %v %q (failures %v)", rec.Code, e.URI, e.Header, e.Body, h.up.Failures())
 	}
 	rec = h.do(req{Target: "/fonn/api/v1/me"})
-	if e := h.up.last(t); rec.Code != 404 || len(e.Header.Values("impersonatedUserExternalId")) != 0 || strings.Contains(rec.Body.String(), "ext-42") {
+	if e := h.up.Last(t); rec.Code != 404 || len(e.Header.Values("impersonatedUserExternalId")) != 0 || strings.Contains(rec.Body.String(), "ext-42") {
 		t.Errorf("impersonation without the client asking: %d %s %v", rec.Code, rec.Body, e.Header)
 	}
 	wantError(t, h.do(req{Target: "/fonn/api", Header: map[string]string{"impersonatedUserExternalId": " padded "}}), 400, "E_INPUT")
@@ -516,6 +517,12 @@ func TestAllowedPathsConfig(t *testing.T) {
 		if rec := h.do(req{Target: target}); rec.Code != status {
 			t.Errorf("%s: status %d, want %d", target, rec.Code, status)
 		}
+	}
+	// FONN_ALLOWED_PATHS has no default: the access token reaches the whole API.
+	h = newHarness(t, func(env map[string]string) { delete(env, "FONN_ALLOWED_PATHS") })
+	wantError(t, h.do(req{Target: "/fonn/api/v1/projects"}), 503, "E_CONFIG")
+	if h.cfgErr == nil || !strings.Contains(h.cfgErr.Error(), "FONN_ALLOWED_PATHS not set") {
+		t.Errorf("config error %v", h.cfgErr)
 	}
 	h = newHarness(t, func(env map[string]string) { env["NFON_ALLOWED_PATHS"] = "/api/../admin" })
 	wantError(t, h.do(req{Target: "/nfon/api/x"}), 503, "E_CONFIG")
@@ -679,11 +686,12 @@ func (r *recorderForPanic) WriteHeader(s int)           { r.status = s }
 func TestUpstreamStatusesPassedBack(t *testing.T) {
 	h := newHarness(t, nil)
 	answer := func(status int, retryAfter string) {
-		h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+		h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 			if retryAfter != "" {
 				w.Header().Set("Retry-After", retryAfter)
 			}
 			w.Header().Set("Content-Type", "text/plain")
+			w.Header().Set(HeaderError, "E_UPSTREAM_SAYS")
 			w.WriteHeader(status)
 			w.Write([]byte("upstream says " + http.StatusText(status)))
 			return true
@@ -699,6 +707,13 @@ func TestUpstreamStatusesPassedBack(t *testing.T) {
 			rec := h.do(req{Target: target})
 			if rec.Code != c.status || rec.Header().Get("Retry-After") != c.retryAfter || rec.Body.String() != "upstream says "+http.StatusText(c.status) {
 				t.Errorf("%s upstream %d: got %d, Retry-After %q, body %q", target, c.status, rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+			}
+			// A forwarded refusal is the upstream's: no broker error code (an
+			// upstream's own X-Apisign-Error stays behind), and it cannot run
+			// as a page of the broker's origin.
+			hd := rec.Header()
+			if _, ok := hd[HeaderError]; ok || hd.Get("Content-Security-Policy") != "sandbox" || hd.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("%s upstream %d: headers %v", target, c.status, hd)
 			}
 		}
 	}
@@ -734,7 +749,7 @@ func TestUpstreamStatusesPassedBack(t *testing.T) {
 	wantError(t, rec, 429, "E_HTTP")
 
 	// Unusable token answers.
-	h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+	h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 		w.Write([]byte(`{"token": "not a jwt", "access_token": ""}`))
 		return true
 	})
@@ -746,7 +761,7 @@ func TestUpstreamStatusesPassedBack(t *testing.T) {
 func TestUpstreamTimeoutAndUnreachable(t *testing.T) {
 	h := newHarness(t, func(env map[string]string) { env[EnvUpstreamTimeout] = "50ms" })
 	// The emulator hangs until the broker gives up on it.
-	h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+	h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 		<-r.Context().Done()
 		return true
 	})
@@ -766,9 +781,9 @@ func TestUpstreamTimeoutAndUnreachable(t *testing.T) {
 	}
 
 	// A transport that cannot connect.
-	h.b.rt = roundTripFunc(func(*http.Request) (*http.Response, error) {
+	h.outbound(roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, errors.New("dial tcp 127.0.0.1:9: connection refused")
-	})
+	}))
 	for _, r := range all {
 		e := wantError(t, h.do(r), http.StatusBadGateway, "E_NETWORK")
 		if strings.Contains(e.Message, "127.0.0.1") {
@@ -788,16 +803,16 @@ func TestUpstreamTimeoutWithContextBlindTransport(t *testing.T) {
 	h := newHarness(t, func(env map[string]string) { env[EnvUpstreamTimeout] = "20ms" })
 	release := make(chan struct{})
 	defer close(release)
-	h.b.rt = roundTripFunc(func(*http.Request) (*http.Response, error) {
+	h.outbound(roundTripFunc(func(*http.Request) (*http.Response, error) {
 		<-release
 		return nil, errors.New("never")
-	})
+	}))
 	wantError(t, h.do(req{Target: "/nfon/api/x"}), http.StatusGatewayTimeout, "E_NETWORK")
 }
 
 func TestClientGoneNoAnswer(t *testing.T) {
 	h := newHarness(t, nil)
-	h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+	h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 		<-r.Context().Done()
 		return true
 	})
@@ -814,7 +829,7 @@ func TestClientGoneNoAnswer(t *testing.T) {
 
 func TestRedirectLocationNotPassedOn(t *testing.T) {
 	h := newHarness(t, nil)
-	h.up.setScript(func(w http.ResponseWriter, r *http.Request) bool {
+	h.up.SetScript(func(w http.ResponseWriter, r *http.Request) bool {
 		w.Header().Set("Location", "https://evil.example/steal")
 		w.WriteHeader(http.StatusFound)
 		return true

@@ -2,8 +2,10 @@ package broker
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +24,15 @@ const MaxCallerLifetime = 24 * time.Hour
 
 // callerPrefix separates caller-token MACs from any other use of the secret.
 const callerPrefix = "apisign-caller:"
+
+// NewCallerSecret draws a caller secret (APISIGN_CALLER_SECRET): 32 random
+// bytes written as 64 hex digits, so that the text, used as the HMAC key, is
+// at least MinCallerSecret bytes and carries 256 bits.
+func NewCallerSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand crashes the program instead)
+	return hex.EncodeToString(b)
+}
 
 // MintCallerToken returns the caller token that lets a page use the broker until
 // exp:

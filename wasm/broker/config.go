@@ -39,7 +39,7 @@ func (e *ConfigError) Error() string {
 }
 
 // env reads the configuration through a getter (os.Getenv natively,
-// cloudflare.Getenv in the Worker) and collects problems.
+// the Worker's bindings in the Worker) and collects problems.
 type env struct {
 	get      func(string) string
 	problems []string
@@ -100,6 +100,16 @@ func baseURL(raw string) (string, *url.URL, bool) {
 	return strings.TrimRight(raw, "/"), u, true
 }
 
+// base reads a provider's upstream base URL (see baseURL) from the values v
+// of its group, or returns why it is unusable.
+func (e *env) base(provider, name string, v map[string]string) (string, *url.URL, string) {
+	base, u, ok := baseURL(v[name])
+	if !ok {
+		return "", nil, e.invalid(provider, name, "is not an absolute http(s) URL without query or fragment")
+	}
+	return base, u, ""
+}
+
 // origins reads APISIGN_ALLOWED_ORIGINS: comma-separated scheme://host[:port],
 // compared exactly (lower case) with the Origin header. "*" and "null" are
 // refused: the point of the list is to name the sites that may use the broker.
@@ -122,8 +132,8 @@ func (e *env) origins() map[string]bool {
 }
 
 // prefixes reads an allow-list of upstream path prefixes (NFON_ALLOWED_PATHS,
-// FONN_ALLOWED_PATHS). Each must be an absolute path that the path check itself
-// would accept.
+// FONN_ALLOWED_PATHS), or def when unset. Each must be an absolute path that
+// the path check itself would accept.
 func (e *env) prefixes(name, def string) ([]string, bool) {
 	raw := e.str(name)
 	if raw == "" {

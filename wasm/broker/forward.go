@@ -9,8 +9,6 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
-	"github.com/apisign/apisign/signers/fonn"
-	"github.com/apisign/apisign/signers/nfon"
 )
 
 // forwarder is one forwarding route: NFON (signed) or Fonn (authorized).
@@ -29,75 +27,31 @@ type forwarder struct {
 }
 
 // passBack lists the upstream answer headers the caller gets; the rest
-// (cookies, caching, server details) stays behind.
+// (cookies, caching, server details, an X-Apisign-Error of the upstream's)
+// stays behind.
 var passBack = []string{"Content-Type", "Content-Disposition", "Content-Language", "Retry-After", "Date"}
 
-func (b *Broker) setupNFON(e *env) {
-	const p = "nfon"
-	v, why := e.group(p, []string{"NFON_BASE_URL", "NFON_KEY_ID", "NFON_SECRET"})
+// newForwarder reads what every forwarding provider has, from the values v
+// of its variables: <P>_BASE_URL and the path allow-list <P>_ALLOWED_PATHS
+// (def when unset). It returns the forwarder without its authorize.
+func newForwarder(e *env, p string, v map[string]string, def string) (*forwarder, string) {
+	pre := strings.ToUpper(p)
+	base, u, why := e.base(p, pre+"_BASE_URL", v)
 	if why != "" {
-		b.off[p] = why
-		return
+		return nil, why
 	}
-	base, u, ok := baseURL(v["NFON_BASE_URL"])
+	prefixes, ok := e.prefixes(pre+"_ALLOWED_PATHS", def)
 	if !ok {
-		b.off[p] = e.invalid(p, "NFON_BASE_URL", "is not an absolute http(s) URL without query or fragment")
-		return
+		return nil, e.invalid(p, pre+"_ALLOWED_PATHS", "is not a comma-separated list of absolute paths")
 	}
-	prefixes, ok := e.prefixes("NFON_ALLOWED_PATHS", "/api/")
-	if !ok {
-		b.off[p] = e.invalid(p, "NFON_ALLOWED_PATHS", "is not a comma-separated list of absolute paths")
-		return
-	}
-	signer, err := nfon.NewSigner(v["NFON_KEY_ID"], v["NFON_SECRET"])
-	if err != nil {
-		b.off[p] = e.invalid(p, "NFON_KEY_ID or NFON_SECRET", "is malformed ("+msgOf(err)+")")
-		return
-	}
-	skew := clock.NewSkewed(b.clock) // NFON refuses a Date more than 15 minutes off
-	b.nfon = &forwarder{name: p, base: base, host: u, prefixes: prefixes, skew: skew,
-		authorize: func(req *signers.Request) error {
-			_, err := signer.SignRequest(req, skew.Now())
-			return err
-		}}
+	return &forwarder{name: p, base: base, host: u, prefixes: prefixes}, ""
 }
 
-func (b *Broker) setupFonn(e *env) {
-	const p = "fonn"
-	v, why := e.group(p, []string{"FONN_BASE_URL", "FONN_SUBSCRIPTION_KEY", "FONN_ACCESS_TOKEN"})
-	if why != "" {
-		b.off[p] = why
-		return
+// forwardTo is the route handler of a forwarding provider.
+func forwardTo(p string) func(b *Broker, w http.ResponseWriter, r *http.Request, rest string) {
+	return func(b *Broker, w http.ResponseWriter, r *http.Request, rest string) {
+		b.forward(w, r, b.forwarders[p], rest)
 	}
-	base, u, ok := baseURL(v["FONN_BASE_URL"])
-	if !ok {
-		b.off[p] = e.invalid(p, "FONN_BASE_URL", "is not an absolute http(s) URL without query or fragment")
-		return
-	}
-	prefixes, ok := e.prefixes("FONN_ALLOWED_PATHS", "/")
-	if !ok {
-		b.off[p] = e.invalid(p, "FONN_ALLOWED_PATHS", "is not a comma-separated list of absolute paths")
-		return
-	}
-	creds := fonn.Credentials{SubscriptionKey: v["FONN_SUBSCRIPTION_KEY"], AccessToken: v["FONN_ACCESS_TOKEN"]}
-	if _, err := fonn.Headers(creds); err != nil {
-		b.off[p] = e.invalid(p, "FONN_SUBSCRIPTION_KEY or FONN_ACCESS_TOKEN", "is malformed ("+msgOf(err)+")")
-		return
-	}
-	b.fonn = &forwarder{name: p, base: base, host: u, prefixes: prefixes,
-		passOn: []string{fonn.HeaderImpersonatedUser},
-		authorize: func(req *signers.Request) error {
-			c := creds
-			c.ImpersonatedUserExternalID = req.Header.Get(fonn.HeaderImpersonatedUser)
-			h, err := fonn.Headers(c)
-			if err != nil {
-				return err
-			}
-			for k, v := range h {
-				req.Header.Set(k, v)
-			}
-			return nil
-		}}
 }
 
 // forward sends the caller's request to the provider: the same method, the
@@ -172,6 +126,10 @@ func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, p
 	if v := h.Get("Retry-After"); v != "" && !validRetryAfter(v, b.clock.Now()) {
 		h.Del("Retry-After")
 	}
+	// The upstream's answer is served from the broker's origin: it must not
+	// run there as a page, nor be sniffed into one.
+	h.Set("Content-Security-Policy", "sandbox")
+	h.Set("X-Content-Type-Options", "nosniff")
 	if status >= 500 || status == http.StatusTooManyRequests {
 		b.logf("apisign broker: %s answered %d", f.name, status)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/ansira"
+	"github.com/apisign/apisign/signers/flow"
 	"github.com/apisign/apisign/signers/fortis"
 	"github.com/apisign/apisign/signers/retry"
 	"github.com/apisign/apisign/signers/token"
@@ -113,7 +114,8 @@ func checkPath(op, p string) error {
 	return nil
 }
 
-// httpClient sends requests over fetch with the retry policy (429 / 503).
+// httpClient is the Doer of the clients: fetch under the retry policy (429 /
+// 503). flow.Do runs over it, so each send of a token flow is retried alone.
 type httpClient struct {
 	doer   *fetchDoer
 	policy retry.Policy
@@ -150,8 +152,19 @@ func newHTTP(cfg js.Value) (httpClient, error) {
 	return httpClient{doer: &fetchDoer{fetch: f, skew: skew}, policy: p}, nil
 }
 
-func (h httpClient) send(ctx context.Context, req *signers.Request) (*signers.Response, error) {
+func (h httpClient) Do(ctx context.Context, req *signers.Request) (*signers.Response, error) {
 	return retry.Do(ctx, h.policy, h.doer, req)
+}
+
+// authorized sends req through the one token flow (signers/flow) with a token
+// from src, set by auth. A token refused again after one refresh is
+// E_TOKEN_REFUSED, carrying the answer's status and data.
+func (h httpClient) authorized(ctx context.Context, op string, src flow.Source, req *signers.Request, auth flow.Authorizer) (*signers.Response, error) {
+	resp, err := flow.Do(ctx, h, src, req, auth)
+	if err != nil && resp != nil {
+		return nil, httpFailure(signers.CodeTokenRefused, op, req, resp)
+	}
+	return resp, err
 }
 
 // apiRequest is what client.request(method, path, body, options) sends.
@@ -248,13 +261,19 @@ func (r apiRequest) to(base string) *signers.Request {
 }
 
 // callToken calls a token function of the config (getToken, callerToken) with
-// an AbortSignal tied to ctx and waits for its answer. JS wraps the caller's
-// function so that it always returns a promise.
-func callToken(ctx context.Context, op string, f js.Value) (js.Value, error) {
+// an AbortSignal tied to ctx and the token the server just refused (undefined
+// when none was), and waits for its answer. JS wraps the caller's function so
+// that it gets them as one object, { signal, refused }, and always returns a
+// promise.
+func callToken(ctx context.Context, op string, f js.Value, refused string) (js.Value, error) {
 	signal, stop := abortSignal(ctx)
 	defer stop()
+	r := js.Undefined()
+	if refused != "" {
+		r = js.ValueOf(refused)
+	}
 	var p js.Value
-	if err := jsTry(signers.CodeTokenExpired, op, "the token function threw", func() { p = f.Invoke(signal) }); err != nil {
+	if err := jsTry(signers.CodeTokenExpired, op, "the token function threw", func() { p = f.Invoke(signal, r) }); err != nil {
 		return js.Value{}, err
 	}
 	v, err := await(ctx, p)
@@ -267,8 +286,14 @@ func callToken(ctx context.Context, op string, f js.Value) (js.Value, error) {
 	return v, nil
 }
 
-// expiresIn reads a lifetime in seconds (a number or a string of digits) from
-// member name of o; ok=false when it is absent or not usable.
+// refusedValue is the value of current when the server refused it, else "".
+func refusedValue(current token.Token) string {
+	if current.Refused {
+		return current.Value
+	}
+	return ""
+}
+
 // tokenAnswer reads what a getToken resolved to: the token string itself, or
 // the broker's answer as is, with the token under valueField and its lifetime
 // in seconds under expiresField (no lifetime: used until refused).
@@ -288,6 +313,8 @@ func tokenAnswer(v js.Value, valueField, expiresField string) token.Token {
 	return t
 }
 
+// expiresIn reads a lifetime in seconds (a number or a string of digits) from
+// member name of o; ok=false when it is absent or not usable.
 func expiresIn(o js.Value, name string) (time.Duration, bool) {
 	v := o.Get(name)
 	var f float64
@@ -314,15 +341,15 @@ func expiresIn(o js.Value, name string) (time.Duration, bool) {
 // fortisClient calls the Fortis API with a session token that the broker opened
 // (POST /fortis/session, through the caller's getToken). Fortis ends a session
 // after 15 idle minutes and every successful request restarts them: the core's
-// fortis.Session keeps that clock, reopens ahead of the expiry, and a 401 gets
-// one fresh session and one retry.
+// fortis.Session keeps that clock and reopens ahead of the expiry, and
+// fortis.Authorizer (through flow.Do) says what a refusal and activity are.
 type fortisClient struct {
-	http        httpClient
-	base        string
-	developerID string // from the config or the latest getToken answer
-	sess        *fortis.Session
-	getToken    js.Value
-	closeToken  js.Value // optional: closes a session through the broker
+	http       httpClient
+	base       string
+	auth       fortis.Authorizer // its DeveloperID: from the config or the latest getToken answer
+	sess       *fortis.Session
+	getToken   js.Value
+	closeToken js.Value // optional: closes a session through the broker
 }
 
 func newFortisClient(args js.Value) (any, error) {
@@ -342,7 +369,7 @@ func newFortisClient(args js.Value) (any, error) {
 	if ct := cfg.Get("closeToken"); ct.Type() == js.TypeFunction {
 		c.closeToken = ct
 	}
-	if c.developerID, err = str(cfg, "developerId"); err != nil {
+	if c.auth.DeveloperID, err = str(cfg, "developerId"); err != nil {
 		return nil, err
 	}
 	if c.http, err = newHTTP(cfg); err != nil {
@@ -357,16 +384,16 @@ func newFortisClient(args js.Value) (any, error) {
 
 // open asks the caller's getToken (the broker) for a freshly opened session:
 // { token, developerId, expiresIn } or the token string.
-func (c *fortisClient) open(ctx context.Context, _ token.Token) (token.Token, error) {
+func (c *fortisClient) open(ctx context.Context, current token.Token) (token.Token, error) {
 	const op = "fortis.getToken"
-	v, err := callToken(ctx, op, c.getToken)
+	v, err := callToken(ctx, op, c.getToken, refusedValue(current))
 	if err != nil {
 		return token.Token{}, err
 	}
 	t := tokenAnswer(v, "token", "expiresIn")
 	if v.Type() == js.TypeObject {
 		if d := v.Get("developerId"); d.Type() == js.TypeString && d.String() != "" {
-			c.developerID = d.String()
+			c.auth.DeveloperID = d.String()
 		}
 	}
 	if t.Value == "" {
@@ -389,11 +416,11 @@ func (c *fortisClient) close(ctx context.Context, t token.Token) error {
 		_, err := await(ctx, p)
 		return err
 	}
-	req, err := fortis.CloseRequest(c.base, c.developerID, t.Value)
+	req, err := fortis.CloseRequest(c.base, c.auth.DeveloperID, t.Value)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.send(ctx, req)
+	resp, err := c.http.Do(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -413,32 +440,12 @@ func fortisRequest(ctx context.Context, args js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		tok, err := c.sess.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		req := r.to(c.base)
-		req.Header.Set(fortis.HeaderAccessToken, tok.Value)
-		if c.developerID != "" {
-			req.Header.Set(fortis.HeaderDeveloperID, c.developerID)
-		}
-		resp, err := c.http.send(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.Status == 401 {
-			c.sess.Invalidate(tok)
-			if attempt == 0 {
-				continue
-			}
-			return nil, httpFailure(signers.CodeTokenExpired, op, req, resp)
-		}
-		if resp.Status >= 200 && resp.Status <= 299 {
-			c.sess.TouchToken(tok)
-		}
-		return finish(op, req, resp)
+	req := r.to(c.base)
+	resp, err := c.http.authorized(ctx, op, c.sess, req, &c.auth) // &c.auth: open may change the developer id
+	if err != nil {
+		return nil, err
 	}
+	return finish(op, req, resp)
 }
 
 func fortisClose(ctx context.Context, args js.Value) (any, error) {
@@ -452,9 +459,9 @@ func fortisClose(ctx context.Context, args js.Value) (any, error) {
 // ---- Ansira: an access token from the broker ---------------------------------
 
 // ansiraClient calls the Ansira API with an access token that the broker got
-// (POST /ansira/token, through the caller's getToken): Bearer, cached until
-// expires_in minus a minute; a 401 or 403 gets one fresh token and one retry
-// (a new token invalidates the old ones, so never a loop).
+// (POST /ansira/token, through the caller's getToken), cached until expires_in
+// minus a minute; ansira.Authorizer (through flow.Do) sends it and takes a 403
+// as a refusal worth one fresh token and one retry.
 type ansiraClient struct {
 	http     httpClient
 	base     string
@@ -487,9 +494,9 @@ func newAnsiraClient(args js.Value) (any, error) {
 
 // fetch reads the broker's answer { access_token, expires_in, … } (or a token
 // string, which is then used until refused).
-func (c *ansiraClient) fetch(ctx context.Context, _ token.Token) (token.Token, error) {
+func (c *ansiraClient) fetch(ctx context.Context, current token.Token) (token.Token, error) {
 	const op = "ansira.getToken"
-	v, err := callToken(ctx, op, c.getToken)
+	v, err := callToken(ctx, op, c.getToken, refusedValue(current))
 	if err != nil {
 		return token.Token{}, err
 	}
@@ -510,34 +517,12 @@ func ansiraRequest(ctx context.Context, args js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
-		tok, err := c.tokens.Token(ctx)
-		if err != nil {
-			return nil, err
-		}
-		auth, err := ansira.Bearer(tok.Value)
-		if err != nil {
-			return nil, err
-		}
-		req := r.to(c.base)
-		req.Header.Set("Authorization", auth)
-		resp, err := c.http.send(ctx, req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.Status == 401 || resp.Status == 403 {
-			c.tokens.Invalidate(tok)
-			if attempt == 0 {
-				continue
-			}
-			code := signers.CodeHTTP // 403 with a fresh token: the scope, not the token
-			if resp.Status == 401 {
-				code = signers.CodeTokenExpired
-			}
-			return nil, httpFailure(code, op, req, resp)
-		}
-		return finish(op, req, resp)
+	req := r.to(c.base)
+	resp, err := c.http.authorized(ctx, op, c.tokens, req, ansira.Authorizer{})
+	if err != nil {
+		return nil, err
 	}
+	return finish(op, req, resp)
 }
 
 // ---- Fonn and NFON: through the broker's forwarding routes -------------------
@@ -545,7 +530,10 @@ func ansiraRequest(ctx context.Context, args js.Value) (any, error) {
 // brokerClient calls Fonn or NFON through the broker, which adds the secret
 // credentials (Fonn's subscription key and token, NFON's signature): requests go
 // to {brokerUrl}/fonn/… or {brokerUrl}/nfon/… with X-Apisign-Caller, the
-// short-lived caller token the embedding site minted.
+// short-lived caller token the embedding site minted. They go through flow.Do
+// like every other client: when the broker itself refuses the caller token (it
+// restarted with a new key, say), one fresh caller token is asked for and the
+// request sent once more.
 type brokerClient struct {
 	http        httpClient
 	base        string // broker URL + "/fonn" or "/nfon"
@@ -589,24 +577,54 @@ func brokerRequest(ctx context.Context, args js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := callToken(ctx, "broker.callerToken", c.callerToken)
-	if err != nil {
-		return nil, err
-	}
-	if v.Type() != js.TypeString || !printableASCII(v.String()) {
-		return nil, signers.E(signers.CodeToken, op, "callerToken must be (or resolve to) a non-empty ASCII string")
-	}
 	req := r.to(c.base)
-	req.Header.Set("X-Apisign-Caller", v.String())
 	if c.impersonate != "" && req.Header.Get("impersonatedUserExternalId") == "" {
 		req.Header.Set("impersonatedUserExternalId", c.impersonate)
 	}
-	resp, err := c.http.send(ctx, req)
+	resp, err := c.http.authorized(ctx, op, &callerSource{f: c.callerToken}, req, brokerAuthorizer{})
 	if err != nil {
 		return nil, err
 	}
 	return finish(op, req, resp)
 }
+
+// callerSource is the flow.Source of one broker request: it asks the page's
+// callerToken every time (the page keeps its own cache) and, after a refusal,
+// tells it which token the broker refused.
+type callerSource struct {
+	f       js.Value
+	refused string
+}
+
+func (s *callerSource) Token(ctx context.Context) (token.Token, error) {
+	v, err := callToken(ctx, "broker.callerToken", s.f, s.refused)
+	if err != nil {
+		return token.Token{}, err
+	}
+	if v.Type() != js.TypeString || !printableASCII(v.String()) {
+		return token.Token{}, signers.E(signers.CodeToken, "broker.callerToken", "callerToken must be (or resolve to) a non-empty ASCII string")
+	}
+	return token.Token{Value: v.String()}, nil
+}
+
+func (s *callerSource) Invalidate(t token.Token) { s.refused = t.Value }
+
+// brokerAuthorizer is the broker's caller-token rule: the token goes in
+// X-Apisign-Caller, and the broker refuses it with a 401 that carries its own
+// X-Apisign-Error header. A 401 without that header came from the provider
+// behind the broker: the provider's answer, not a caller-token refusal.
+type brokerAuthorizer struct{}
+
+func (brokerAuthorizer) Authorize(req *signers.Request, tok token.Token) error {
+	req.Header.Set("X-Apisign-Caller", tok.Value)
+	return nil
+}
+
+func (brokerAuthorizer) Refused(resp *signers.Response) bool {
+	return resp.Status == 401 && resp.Header.Get("X-Apisign-Error") != ""
+}
+
+func (brokerAuthorizer) Active(*signers.Response) bool { return false }
 
 func printableASCII(s string) bool {
 	if s == "" || len(s) > 4096 {

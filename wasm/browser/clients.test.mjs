@@ -69,16 +69,23 @@ test("Keyfax: startup, results 202 then 200, waitForResults, renew", async () =>
   kf.close();
 });
 
-test("Keyfax: a refused JWT (401) gets one fresh JWT from getToken", async () => {
+test("Keyfax: a refused JWT (401) gets one fresh JWT from getToken, which is told the refused one", async () => {
   let n = 0;
-  const kf = keyfaxClient(async () => (++n === 1 ? srv.state.signJWT(Math.floor(Date.now() / 1000) + 3600) + "x" : srv.state.freshJWT()));
+  const refused = [];
+  const first = srv.state.signJWT(Math.floor(Date.now() / 1000) + 3600) + "x";
+  const kf = keyfaxClient(async (arg) => {
+    refused.push(arg.refused);
+    return ++n === 1 ? first : srv.state.freshJWT();
+  });
   const launch = await kf.startup({ company: { value: "C" } });
   assert.equal(n, 2);
+  assert.deepEqual(refused, [undefined, first]);
   assert.ok(launch.guid);
-  // Refused every time: E_TOKEN_EXPIRED with the status, after one retry.
+  // Refused every time: E_TOKEN_REFUSED with the status, after one retry (not
+  // E_TOKEN_EXPIRED: the JWT's exp is years away).
   const bad = keyfaxClient(async () => "eyJhbGciOiJIUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.bm9wZQ");
   srv.state.log.length = 0;
-  await assert.rejects(bad.results(launch), (e) => e.code === "E_TOKEN_EXPIRED" && e.status === 401 && e.data.message === "Bearer verification failed");
+  await assert.rejects(bad.results(launch), (e) => e.code === "E_TOKEN_REFUSED" && e.status === 401 && e.data.message === "Bearer verification failed");
   assert.equal(srv.state.log.length, 2);
   kf.close();
   bad.close();
@@ -163,7 +170,7 @@ test("E_HTTP for other statuses; E_NETWORK when nobody answers", async () => {
   const port = closed.address().port;
   await new Promise((r) => closed.close(r));
   const dead = api.keyfax.client({ baseUrl: `http://127.0.0.1:${port}/Interview`, hostName: "Dev", getToken: () => srv.state.freshJWT() });
-  await assert.rejects(dead.results({ company: "c", guid: "g" }), { code: "E_NETWORK" });
+  await assert.rejects(dead.results({ company: "c", guid: "g" }), (e) => e.code === "E_NETWORK" && e.message.includes(`POST http://127.0.0.1:${port}/Interview/api/v1/results got no answer`));
   kf.close();
   dead.close();
 });
@@ -253,12 +260,50 @@ test("Fonn and NFON through the broker's forwarding routes", async () => {
   assert.equal(n.data.contentType, "application/octet-stream");
   assert.equal(n.data.impersonated, null);
   assert.deepEqual([...srv.state.log.at(-1).raw], [1, 2, 3, 250], "the body bytes arrive as given");
-  // A refused caller token: E_HTTP 401 with the broker's JSON.
+  // A caller token the broker refuses again after one fresh one: E_TOKEN_REFUSED
+  // 401 with the broker's JSON.
   const refused = api.nfon.client({ brokerUrl: `${srv.base}/broker`, callerToken: "wrong", retry: fast });
-  await assert.rejects(refused.request("GET", "/api/x"), (e) => e.code === "E_HTTP" && e.status === 401 && e.data.code === "E_TOKEN_EXPIRED");
+  srv.state.log.length = 0;
+  await assert.rejects(refused.request("GET", "/api/x"), (e) => e.code === "E_TOKEN_REFUSED" && e.status === 401 && e.data.code === "E_TOKEN_EXPIRED");
+  assert.equal(srv.state.log.length, 2);
   fonn.close();
   nfon.close();
   refused.close();
+});
+
+test("a broker restart: the cached caller token is refused, one fresh one is fetched", async () => {
+  const before = srv.state.callerToken;
+  let cached = before;
+  const seen = [];
+  const callerToken = ({ refused }) => {
+    seen.push(refused);
+    if (refused === cached) cached = srv.state.callerToken; // the page's own cache, dropped on refusal
+    return cached;
+  };
+  const nfon = api.nfon.client({ brokerUrl: `${srv.base}/broker`, callerToken, retry: fast });
+  try {
+    await nfon.request("GET", "/api/a");
+    srv.state.callerToken = "456.restarted"; // the broker now accepts only new tokens
+    srv.state.log.length = 0;
+    const r = await nfon.request("GET", "/api/b");
+    assert.equal(r.status, 200);
+    assert.deepEqual(seen, [undefined, undefined, before]);
+    assert.deepEqual(srv.state.log.map((l) => l.headers["x-apisign-caller"]), [before, "456.restarted"]);
+  } finally {
+    srv.state.callerToken = before;
+    nfon.close();
+  }
+});
+
+test("Keyfax: waitForResults rides out 503s with backoff, keeping on until done", async () => {
+  const kf = keyfaxClient(brokerToken({ n: 0 }));
+  const launch = await kf.startup({ company: { value: "C" } });
+  for (let i = 0; i < 8; i++) srv.state.failNext.push({ prefix: "/Interview/api/v1/results", status: 503, body: { message: "busy" } });
+  srv.state.log.length = 0;
+  const r = await kf.waitForResults(launch, { intervalMs: 10, maxIntervalMs: 20, timeoutMs: 10000 });
+  assert.equal(r.status, "done");
+  assert.ok(srv.state.log.length > 8, "polled through the 503s");
+  kf.close();
 });
 
 test("many concurrent requests share one token fetch", async () => {

@@ -59,6 +59,9 @@ func newFakeServer(t *testing.T, handle func(r fakeRequest) (int, map[string]str
 		s.seen = append(s.seen, r)
 		s.mu.Unlock()
 		status, hdr, body := s.handle(r)
+		if status == 0 { // no answer: fetch rejects, as it does when the network fails
+			return jsGlobal.Get("Promise").Call("reject", jsGlobal.Get("TypeError").New("Failed to fetch"))
+		}
 		// What the loader's safeFetch answers: { status, headers: the header
 		// fields joined by NUL, body }.
 		var fields []string
@@ -82,19 +85,27 @@ func (s *fakeServer) requests() []fakeRequest {
 }
 
 // tokenFunc is a getToken that answers values in turn (the last one again
-// when they run out) and counts its calls.
+// when they run out), counts its calls and records the refused token each call
+// was given ("" for undefined). It is called as the loader's wrapper is:
+// (signal, refused).
 type tokenFunc struct {
-	mu    sync.Mutex
-	calls int
-	fn    js.Func
+	mu      sync.Mutex
+	calls   int
+	refused []string
+	fn      js.Func
 }
 
 func newTokenFunc(t *testing.T, values ...any) *tokenFunc {
 	tf := &tokenFunc{}
-	tf.fn = js.FuncOf(func(js.Value, []js.Value) any {
+	tf.fn = js.FuncOf(func(_ js.Value, a []js.Value) any {
 		tf.mu.Lock()
 		i := min(tf.calls, len(values)-1)
 		tf.calls++
+		refused := ""
+		if len(a) > 1 && a[1].Type() == js.TypeString {
+			refused = a[1].String()
+		}
+		tf.refused = append(tf.refused, refused)
 		tf.mu.Unlock()
 		return jsGlobal.Get("Promise").Call("resolve", js.ValueOf(values[i]))
 	})
@@ -198,6 +209,9 @@ func TestKeyfaxClientFlow(t *testing.T) {
 	if tokens.count() != 2 {
 		t.Errorf("getToken called %d times, want 2 (the 401 fetches a fresh JWT once)", tokens.count())
 	}
+	if r := tokens.refused; len(r) != 2 || r[0] != "" || r[1] != stale {
+		t.Errorf("getToken was told refused = %q, want none, then the stale JWT", r)
+	}
 	reqs := srv.requests()
 	if last := reqs[len(reqs)-1]; last.method != "POST" || last.url != "https://kf.example/Interview/api/v1/startup" || last.header["content-type"] != "application/json" {
 		t.Errorf("startup request: %+v", last)
@@ -225,7 +239,7 @@ func TestKeyfaxRefusedTwice(t *testing.T) {
 	tokens := newTokenFunc(t, jwt(time.Now().Add(time.Hour), "x"))
 	id, _ := syncCall("keyfax.new", config(srv.fetch, map[string]any{"baseUrl": "https://kf.example/Interview", "hostName": "Dev", "getToken": tokens.fn}))
 	_, err := asyncCall(t, js.Undefined(), "keyfax.results", id, "c", "g")
-	if code(err) != "E_TOKEN_EXPIRED" || err.Get("status").Int() != 401 {
+	if code(err) != "E_TOKEN_REFUSED" || err.Get("status").Int() != 401 {
 		t.Errorf("401 twice: %s", code(err))
 	}
 	if n := len(srv.requests()); n != 2 {
@@ -295,12 +309,54 @@ func TestAnsiraClientRetriesOnce(t *testing.T) {
 	tokens := newTokenFunc(t, map[string]any{"access_token": "a1", "expires_in": 3600}, map[string]any{"access_token": "a2", "expires_in": 3600})
 	id, _ := syncCall("ansira.new", config(srv.fetch, map[string]any{"baseUrl": "https://api.example", "getToken": tokens.fn}))
 	_, err := asyncCall(t, js.Undefined(), "ansira.request", id, "GET", "/api/x", nil, nil, nil)
-	if code(err) != "E_HTTP" || err.Get("status").Int() != 403 || err.Get("data").Get("error").String() != "insufficient_scope" {
+	if code(err) != "E_TOKEN_REFUSED" || err.Get("status").Int() != 403 || err.Get("data").Get("error").String() != "insufficient_scope" {
 		t.Errorf("403 twice: %s", code(err))
 	}
 	reqs := srv.requests()
-	if len(reqs) != 2 || reqs[0].header["authorization"] != "Bearer a1" || reqs[1].header["authorization"] != "Bearer a2" {
+	if len(reqs) != 2 || reqs[0].header["authorization"] != "Bearer a1" || reqs[1].header["authorization"] != "Bearer a2" ||
+		reqs[1].header["cache-control"] != "no-cache" {
 		t.Errorf("requests %+v", reqs)
+	}
+	if r := tokens.refused; len(r) != 2 || r[0] != "" || r[1] != "a1" {
+		t.Errorf("getToken was told refused = %q", r)
+	}
+}
+
+// Ansira's 401 means the token is missing, which a new token does not fix: it
+// is the answer, without a refresh.
+func TestAnsiraClient401IsNotRefreshed(t *testing.T) {
+	srv := newFakeServer(t, func(fakeRequest) (int, map[string]string, string) { return 401, nil, "" })
+	tokens := newTokenFunc(t, map[string]any{"access_token": "a1", "expires_in": 3600})
+	id, _ := syncCall("ansira.new", config(srv.fetch, map[string]any{"baseUrl": "https://api.example", "getToken": tokens.fn}))
+	_, err := asyncCall(t, js.Undefined(), "ansira.request", id, "GET", "/api/x", nil, nil, nil)
+	if code(err) != "E_HTTP" || err.Get("status").Int() != 401 || len(srv.requests()) != 1 || tokens.count() != 1 {
+		t.Errorf("401: %s, %d requests, %d tokens", code(err), len(srv.requests()), tokens.count())
+	}
+}
+
+// Fortis: only a 2xx answer restarts the 15 idle minutes.
+func TestFortisClientActivityIs2xx(t *testing.T) {
+	status := 200
+	srv := newFakeServer(t, func(fakeRequest) (int, map[string]string, string) { return status, nil, "" })
+	tokens := newTokenFunc(t, map[string]any{"token": "tok-1", "expiresIn": 900}, map[string]any{"token": "tok-2", "expiresIn": 900})
+	id, _ := syncCall("fortis.new", config(srv.fetch, map[string]any{"baseUrl": "https://fortis.example", "getToken": tokens.fn}))
+	c, _ := clientOf[*fortisClient](array(id))
+	request := func() {
+		t.Helper()
+		asyncCall(t, js.Undefined(), "fortis.request", id, "GET", "/v2/x", nil, nil, nil)
+	}
+	request()
+	first := c.sess.Current().Expiry
+	time.Sleep(20 * time.Millisecond) // the module clock is the real one; the expiry moves only with time
+	status = 302
+	request()
+	if got := c.sess.Current().Expiry; !got.Equal(first) {
+		t.Errorf("a 302 moved the idle expiry from %v to %v", first, got)
+	}
+	status = 204
+	request()
+	if got := c.sess.Current().Expiry; !got.After(first) {
+		t.Errorf("a 204 did not restart the idle period (%v, was %v)", got, first)
 	}
 }
 
@@ -329,6 +385,93 @@ func TestBrokerClientRetries429(t *testing.T) {
 	if r.url != "https://site.example/broker/fonn/v1/projects" || r.header["x-apisign-caller"] != "123.abc" ||
 		r.header["impersonateduserexternalid"] != "u-7" || r.header["x-extra"] != "1" || r.body != `{"a":1}` || r.header["content-type"] != "application/json" {
 		t.Errorf("request %+v", r)
+	}
+}
+
+// The broker refusing the caller token (401 with its own X-Apisign-Error) gets
+// one fresh caller token, and callerToken is told which one was refused; a 401
+// without that header is the provider's answer, passed on.
+func TestBrokerClientRefusedCallerToken(t *testing.T) {
+	fromBroker := true
+	srv := newFakeServer(t, func(r fakeRequest) (int, map[string]string, string) {
+		if r.header["x-apisign-caller"] != "fresh" {
+			h := map[string]string{"Content-Type": "application/json"}
+			if fromBroker {
+				h["X-Apisign-Error"] = "E_TOKEN_EXPIRED"
+			}
+			return 401, h, `{"code":"E_TOKEN_EXPIRED"}`
+		}
+		return 200, nil, "ok"
+	})
+	caller := newTokenFunc(t, "old", "fresh")
+	id, _ := syncCall("nfon.new", config(srv.fetch, map[string]any{"brokerUrl": "https://h/broker", "callerToken": caller.fn}))
+	if _, err := asyncCall(t, js.Undefined(), "broker.request", id, "GET", "/api/x", nil, nil, nil); code(err) != "" {
+		t.Fatalf("request: %s", code(err))
+	}
+	if r := caller.refused; len(r) != 2 || r[0] != "" || r[1] != "old" || len(srv.requests()) != 2 {
+		t.Errorf("callerToken told %q, %d requests", r, len(srv.requests()))
+	}
+	// Refused again with the fresh one: E_TOKEN_REFUSED, no third try.
+	stuck := newTokenFunc(t, "old")
+	id2, _ := syncCall("nfon.new", config(srv.fetch, map[string]any{"brokerUrl": "https://h/broker", "callerToken": stuck.fn}))
+	before := len(srv.requests())
+	if _, err := asyncCall(t, js.Undefined(), "broker.request", id2, "GET", "/api/x", nil, nil, nil); code(err) != "E_TOKEN_REFUSED" || err.Get("status").Int() != 401 {
+		t.Errorf("refused twice: %s", code(err))
+	}
+	if n := len(srv.requests()) - before; n != 2 {
+		t.Errorf("%d requests, want 2", n)
+	}
+	// A provider's 401 (no X-Apisign-Error): passed on, no new caller token.
+	fromBroker = false
+	before = len(srv.requests())
+	if _, err := asyncCall(t, js.Undefined(), "broker.request", id2, "GET", "/api/x", nil, nil, nil); code(err) != "E_HTTP" || len(srv.requests())-before != 1 {
+		t.Errorf("provider 401: %s, %d requests", code(err), len(srv.requests())-before)
+	}
+}
+
+// waitForResults rides out 503s and lost answers with its backoff; only its
+// own end stops it.
+func TestKeyfaxWaitRidesOut503(t *testing.T) {
+	polls := 0
+	srv := newFakeServer(t, func(r fakeRequest) (int, map[string]string, string) {
+		polls++
+		switch {
+		case polls <= 6: // more 503s than the retry policy takes
+			return 503, nil, ""
+		case polls == 7:
+			return 0, nil, "" // no answer
+		case polls == 8:
+			return 202, nil, ""
+		}
+		return 200, map[string]string{"Content-Type": "application/json"}, `{"done":1}`
+	})
+	tokens := newTokenFunc(t, jwt(time.Now().Add(time.Hour), "x"))
+	id, _ := syncCall("keyfax.new", config(srv.fetch, map[string]any{"baseUrl": "https://kf.example/Interview", "hostName": "Dev", "getToken": tokens.fn}))
+	v, err := asyncCall(t, js.Undefined(), "keyfax.wait", id, "c", "g", map[string]any{"intervalMs": 10, "maxIntervalMs": 20})
+	if code(err) != "" || v.Get("status").String() != "done" || polls != 9 {
+		t.Fatalf("wait: %s after %d polls", code(err), polls)
+	}
+	// A single results call still reports the 503.
+	polls = 0
+	if _, err := asyncCall(t, js.Undefined(), "keyfax.results", id, "c", "g"); code(err) != "E_HTTP" || err.Get("status").Int() != 503 {
+		t.Errorf("results: %s", code(err))
+	}
+	// Ridden out until timeoutMs, then E_ABORTED.
+	srv.handle = func(fakeRequest) (int, map[string]string, string) { return 503, nil, "" }
+	if _, err := asyncCall(t, js.Undefined(), "keyfax.wait", id, "c", "g", map[string]any{"intervalMs": 10, "timeoutMs": 200}); code(err) != "E_ABORTED" {
+		t.Errorf("timeout: %s", code(err))
+	}
+}
+
+// E_NETWORK names the method and the URL, never a query value.
+func TestNetworkErrorNamesTheRequest(t *testing.T) {
+	srv := newFakeServer(t, func(fakeRequest) (int, map[string]string, string) { return 0, nil, "" })
+	caller := newTokenFunc(t, "tok")
+	id, _ := syncCall("nfon.new", config(srv.fetch, map[string]any{"brokerUrl": "https://h.example/broker", "callerToken": caller.fn}))
+	_, err := asyncCall(t, js.Undefined(), "broker.request", id, "GET", "/api/x?key=s3cret", nil, nil, nil)
+	msg := err.Get("message").String()
+	if code(err) != "E_NETWORK" || !strings.Contains(msg, "GET https://h.example/broker/nfon/api/x?… got no answer") || strings.Contains(msg, "s3cret") {
+		t.Errorf("%s: %q", code(err), msg)
 	}
 }
 
@@ -390,29 +533,6 @@ func TestRequestChecks(t *testing.T) {
 	id2, _ := syncCall("nfon.new", config(srv.fetch, map[string]any{"brokerUrl": "https://h/broker", "callerToken": bad.fn}))
 	if _, err := asyncCall(t, js.Undefined(), "broker.request", id2, "GET", "/api/x", nil, nil, nil); code(err) != "E_TOKEN" {
 		t.Errorf("bad caller token: %s", code(err))
-	}
-}
-
-func TestReadLaunch(t *testing.T) {
-	sent := map[string]any{"company": map[string]any{"value": "Sent_Co"}, "ReturnUrl": "https://s/back"}
-	for _, c := range []struct {
-		body                  string
-		guid, launch, company string
-		ok                    bool
-	}{
-		{`{"guid":"g","launchUrl":"https://k/l","company":"C"}`, "g", "https://k/l", "C", true},
-		{`{"GUID":{"value":"g"},"LaunchURL":{"Value":"https://k/l"}}`, "g", "https://k/l", "Sent_Co", true},
-		{`{"data":{"guid":"g","url":"https://k/l","company":{"value":"D"}}}`, "g", "https://k/l", "D", true},
-		{`"https://k/launch?guid=abc"`, "abc", "https://k/launch?guid=abc", "Sent_Co", true},
-		{`{"keyfaxUrl":"https://k/l?guid=x"}`, "x", "https://k/l?guid=x", "Sent_Co", true},
-		{`{"guid":"g"}`, "", "", "", false},
-		{`not json`, "", "", "", false},
-		{`[1,2]`, "", "", "", false},
-	} {
-		l, ok := readLaunch([]byte(c.body), sent)
-		if ok != c.ok || ok && (l.guid != c.guid || l.launchURL != c.launch || l.company != c.company || l.returnURL != "https://s/back") {
-			t.Errorf("%s: %+v %v", c.body, l, ok)
-		}
 	}
 }
 

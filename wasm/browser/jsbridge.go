@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"syscall/js"
 	"unicode/utf8"
@@ -337,7 +338,7 @@ func (d *fetchDoer) Do(ctx context.Context, req *signers.Request) (*signers.Resp
 		if ctx.Err() != nil {
 			return nil, signers.Wrap(signers.CodeAborted, op, ctx.Err())
 		}
-		return nil, wrapRejection(signers.CodeNetwork, op, req.Method+" request got no answer", err)
+		return nil, wrapRejection(signers.CodeNetwork, op, req.Method+" "+withoutQuery(req.URL)+" got no answer", err)
 	}
 	var status int
 	hdr := signers.Header{}
@@ -364,6 +365,21 @@ func (d *fetchDoer) Do(ctx context.Context, req *signers.Request) (*signers.Resp
 	}
 	d.skew.Observe(hdr.Get("Date"))
 	return &signers.Response{Status: status, Header: hdr, Body: data}, nil
+}
+
+// withoutQuery is an absolute URL as an error message may show it: scheme, host
+// and path, with "?…" in place of a query, whose values may hold a credential
+// (and no user info or fragment).
+func withoutQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(a malformed URL)"
+	}
+	s := u.Scheme + "://" + u.Host + u.EscapedPath()
+	if u.RawQuery != "" || u.ForceQuery {
+		s += "?…"
+	}
+	return s
 }
 
 func bytesToJS(b []byte) js.Value {

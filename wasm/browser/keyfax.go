@@ -4,26 +4,25 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"net/url"
-	"strings"
+	"errors"
 	"syscall/js"
 	"time"
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/keyfax"
-	"github.com/apisign/apisign/signers/retry"
 )
 
-// keyfaxClient runs Keyfax's client flow: Authorization: Bearer
-// {HostName}:{JWT}, with the JWT from the caller's getToken (the broker's GET
-// /keyfax/token) and renewed by POST /api/v1/token ahead of its exp (the core's
-// keyfax.TokenSource, whose Initial is getToken). A 401 drops the JWT and gets
-// a fresh one once.
+// keyfaxClient runs Keyfax's client flow with the core's pieces: the JWT from
+// the caller's getToken (the broker's GET /keyfax/token), renewed by POST
+// /api/v1/token ahead of its exp (keyfax.TokenSource, whose Initial is
+// getToken); requests and answers built and read by signers/keyfax, sent
+// through flow.Do with keyfax.Authorizer (Bearer {HostName}:{JWT}; a 401 drops
+// the JWT and gets a fresh one once).
 type keyfaxClient struct {
 	http     httpClient
 	base     string
 	tokens   *keyfax.TokenSource
+	auth     keyfax.Authorizer
 	getToken js.Value
 }
 
@@ -51,21 +50,22 @@ func newKeyfaxClient(args js.Value) (any, error) {
 	c.tokens, err = keyfax.NewTokenSource(keyfax.TokenConfig{
 		BaseURL:  c.base,
 		HostName: host,
-		Doer:     retry.Doer(c.http.doer, c.http.policy),
+		Doer:     c.http,
 		Clock:    skew,
 		Initial:  c.initial,
 	})
 	if err != nil {
 		return nil, err
 	}
+	c.auth = keyfax.Authorizer{HostName: c.tokens.HostName()}
 	return register(c), nil
 }
 
 // initial asks the caller's getToken for a JWT: a string, or an object such as
 // the broker's { token, hostName, expiresAt }, read like a Keyfax token answer.
-func (c *keyfaxClient) initial(ctx context.Context) (string, error) {
+func (c *keyfaxClient) initial(ctx context.Context, refused string) (string, error) {
 	const op = "keyfax.getToken"
-	v, err := callToken(ctx, op, c.getToken)
+	v, err := callToken(ctx, op, c.getToken, refused)
 	if err != nil {
 		return "", err
 	}
@@ -82,37 +82,6 @@ func (c *keyfaxClient) initial(ctx context.Context) (string, error) {
 	return "", signers.E(signers.CodeToken, op, "getToken must resolve to a JWT string or { token }")
 }
 
-// call sends one Keyfax API request with the Bearer header.
-func (c *keyfaxClient) call(ctx context.Context, op, method, path string, body []byte) (*signers.Request, *signers.Response, error) {
-	for attempt := 0; ; attempt++ {
-		tok, err := c.tokens.Token(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		auth, err := keyfax.Bearer(c.tokens.HostName(), tok.Value)
-		if err != nil {
-			return nil, nil, err
-		}
-		req := &signers.Request{Method: method, URL: c.base + path, Body: body,
-			Header: signers.Header{"Authorization": auth, "Accept": "application/json"}}
-		if body != nil {
-			req.Header["Content-Type"] = "application/json"
-		}
-		resp, err := c.http.send(ctx, req)
-		if err != nil {
-			return nil, nil, err
-		}
-		if resp.Status == 401 {
-			c.tokens.Invalidate(tok)
-			if attempt == 0 {
-				continue
-			}
-			return nil, nil, httpFailure(signers.CodeTokenExpired, op, req, resp)
-		}
-		return req, resp, nil
-	}
-}
-
 // keyfaxStartup: [id, startupJSON] -> { guid, launchUrl, company, returnUrl?, data }.
 func keyfaxStartup(ctx context.Context, args js.Value) (any, error) {
 	const op = "keyfax.startup"
@@ -125,127 +94,62 @@ func keyfaxStartup(ctx context.Context, args js.Value) (any, error) {
 		return nil, signers.E(signers.CodeInput, op, "start-up data must be a JSON object")
 	}
 	body := []byte(data.String())
-	var sent map[string]any
-	if json.Unmarshal(body, &sent) != nil || sent == nil {
-		return nil, signers.E(signers.CodeInput, op, "start-up data must be a JSON object")
-	}
-	req, resp, err := c.call(ctx, op, "POST", "/api/v1/startup", body)
+	req, err := keyfax.StartupRequest(c.base, body)
 	if err != nil {
 		return nil, err
 	}
-	if resp.Status != 200 && resp.Status != 201 {
-		return nil, httpFailure(signers.CodeHTTP, op, req, resp)
+	resp, err := c.http.authorized(ctx, op, c.tokens, req, c.auth)
+	if err != nil {
+		return nil, err
 	}
-	l, ok := readLaunch(resp.Body, sent)
-	if !ok {
-		return nil, &respError{err: &signers.Error{Code: signers.CodeHTTP, Op: op, Status: resp.Status,
-			Msg: "the start-up answer has no guid or launch URL"}, resp: resp}
+	l, err := keyfax.ParseStartup(resp.Status, resp.Body, body)
+	if err != nil {
+		return nil, withAnswer(err, resp)
 	}
 	o := newObject()
-	o.Set("guid", l.guid)
-	o.Set("launchUrl", l.launchURL)
-	o.Set("company", l.company)
-	if l.returnURL != "" {
-		o.Set("returnUrl", l.returnURL)
+	o.Set("guid", l.GUID)
+	o.Set("launchUrl", l.LaunchURL)
+	o.Set("company", l.Company)
+	if l.ReturnURL != "" {
+		o.Set("returnUrl", l.ReturnURL)
 	}
 	o.Set("data", dataValue(resp.Header, resp.Body))
 	return o, nil
 }
 
-type launchData struct{ guid, launchURL, company, returnURL string }
-
-// readLaunch reads Keyfax's launch data leniently: the members guid, launchUrl
-// (or url, keyfaxUrl, launchUri) and company, matched without regard to case,
-// at the top level or under data / launchData, each a string or a Keyfax item
-// { value }. A missing guid is taken from the launch URL's guid parameter, a
-// missing company (and the return URL) from the start-up data sent.
-func readLaunch(body []byte, sent map[string]any) (launchData, bool) {
-	var l launchData
-	var answer any
-	if json.Unmarshal(body, &answer) != nil {
-		return l, false
+// withAnswer attaches the answer resp to err, an *signers.Error about it, so
+// that the JS error carries the answer's data.
+func withAnswer(err error, resp *signers.Response) error {
+	var se *signers.Error
+	if errors.As(err, &se) {
+		return &respError{err: se, resp: resp}
 	}
-	if s, ok := answer.(string); ok { // a bare launch URL
-		answer = map[string]any{"launchUrl": s}
-	}
-	m, _ := answer.(map[string]any)
-	for _, under := range []string{"", "data", "launchData"} {
-		o := m
-		if under != "" {
-			o, _ = member(m, under).(map[string]any)
-		}
-		l.guid = first(l.guid, itemString(member(o, "guid")))
-		l.launchURL = first(l.launchURL, itemString(member(o, "launchUrl")), itemString(member(o, "url")),
-			itemString(member(o, "keyfaxUrl")), itemString(member(o, "launchUri")))
-		l.company = first(l.company, itemString(member(o, "company")))
-	}
-	if l.guid == "" {
-		if u, err := url.Parse(l.launchURL); err == nil {
-			l.guid = u.Query().Get("guid")
-		}
-	}
-	l.company = first(l.company, itemString(member(sent, "company")))
-	l.returnURL = itemString(member(sent, "returnUrl"))
-	return l, l.guid != "" && l.launchURL != ""
+	return err
 }
 
-// member returns m[name], matched exactly first, then without regard to case.
-func member(m map[string]any, name string) any {
-	if v, ok := m[name]; ok {
-		return v
-	}
-	for k, v := range m {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return nil
-}
-
-// itemString reads a string, or a Keyfax item { value: string }.
-func itemString(v any) string {
-	switch x := v.(type) {
-	case string:
-		return strings.TrimSpace(x)
-	case map[string]any:
-		if s, ok := member(x, "value").(string); ok {
-			return strings.TrimSpace(s)
-		}
-	}
-	return ""
-}
-
-func first(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// results asks once: 202 is pending, 200 (or 204) done with the data.
+// results asks once: pending or done with the data (keyfax.ParseResults).
 func (c *keyfaxClient) results(ctx context.Context, company, guid string) (js.Value, bool, error) {
 	const op = "keyfax.results"
-	body, _ := json.Marshal(struct {
-		Company string `json:"company"`
-		GUID    string `json:"guid"`
-	}{company, guid})
-	req, resp, err := c.call(ctx, op, "POST", "/api/v1/results", body)
+	req, err := keyfax.ResultsRequest(c.base, company, guid)
 	if err != nil {
 		return js.Value{}, false, err
 	}
+	resp, err := c.http.authorized(ctx, op, c.tokens, req, c.auth)
+	if err != nil {
+		return js.Value{}, false, err
+	}
+	done, err := keyfax.ParseResults(resp.Status)
+	if err != nil {
+		return js.Value{}, false, httpFailure(signers.CodeHTTP, op, req, resp)
+	}
 	o := newObject()
-	switch resp.Status {
-	case 202:
+	if !done {
 		o.Set("status", "pending")
 		return o, false, nil
-	case 200, 204:
-		o.Set("status", "done")
-		o.Set("data", dataValue(resp.Header, resp.Body))
-		return o, true, nil
 	}
-	return js.Value{}, false, httpFailure(signers.CodeHTTP, op, req, resp)
+	o.Set("status", "done")
+	o.Set("data", dataValue(resp.Header, resp.Body))
+	return o, true, nil
 }
 
 // sessionArgs reads company and guid from args[1], args[2].
@@ -273,7 +177,10 @@ func keyfaxResults(ctx context.Context, args js.Value) (any, error) {
 // keyfaxWait polls results until done: [id, company, guid, { intervalMs,
 // maxIntervalMs, timeoutMs }]. The interval grows by half each round up to
 // maxIntervalMs; timeoutMs (none by default) ends the wait with E_ABORTED, as
-// does the caller's AbortSignal.
+// does the caller's AbortSignal. A busy server (503 once the retry policy has
+// run out) or a lost answer is waited out like a pending session, with the same
+// growing interval, until that end: the user may still be answering Keyfax's
+// questions, and a hiccup of the results endpoint says nothing about that.
 func keyfaxWait(ctx context.Context, args js.Value) (any, error) {
 	const op = "keyfax.waitForResults"
 	c, err := clientOf[*keyfaxClient](args)
@@ -317,7 +224,7 @@ func keyfaxWait(ctx context.Context, args js.Value) (any, error) {
 	}
 	for {
 		v, done, err := c.results(wait, company, guid)
-		if err != nil {
+		if err != nil && !passing(err) {
 			return nil, timedOut(err)
 		}
 		if done {
@@ -328,6 +235,13 @@ func keyfaxWait(ctx context.Context, args js.Value) (any, error) {
 		}
 		interval = min(interval*3/2, maxInterval)
 	}
+}
+
+// passing reports whether err is a failure worth polling through: no answer,
+// or 503 (Service Unavailable).
+func passing(err error) bool {
+	var se *signers.Error
+	return signers.CodeOf(err) == signers.CodeNetwork || errors.As(err, &se) && se.Code == signers.CodeHTTP && se.Status == 503
 }
 
 // keyfaxRenew renews the JWT now (POST /api/v1/token with the current one) and

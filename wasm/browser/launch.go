@@ -101,27 +101,30 @@ type launchWindow struct {
 	changed chan struct{} // a load event happened
 }
 
+// openFrame appends an iframe on src to container (an element, a selector of
+// one, or the body). The page objects are dom/v2's concrete types, built
+// around the js.Values directly: dom/v2's Document, QuerySelector,
+// CreateElement and event listeners go through its wrap functions, whose type
+// switches link every element and event type of the DOM into the module
+// (about 300 KB of code) for the three elements the launch touches.
 func (w *launchWindow) openFrame(src string, container js.Value) error {
 	const op = "keyfax.launch"
-	doc := dom.GetWindow().Document()
-	var parent dom.Element
+	doc := js.Global().Get("document")
+	var parent js.Value
 	switch container.Type() {
 	case js.TypeUndefined, js.TypeNull:
-		parent = doc.QuerySelector("body")
+		parent = doc.Get("body")
 	case js.TypeString:
-		if err := jsTry(signers.CodeInput, op, "container is not a valid CSS selector", func() { parent = doc.QuerySelector(container.String()) }); err != nil {
+		if err := jsTry(signers.CodeInput, op, "container is not a valid CSS selector", func() { parent = doc.Call("querySelector", container.String()) }); err != nil {
 			return err
 		}
 	case js.TypeObject: // the loader checked that it is an element
-		parent = dom.WrapElement(container)
+		parent = container
 	}
-	if parent == nil {
+	if parent.Type() != js.TypeObject {
 		return signers.E(signers.CodeInput, op, "container must be an element or a selector of one")
 	}
-	frame, ok := doc.CreateElement("iframe").(*dom.HTMLIFrameElement)
-	if !ok {
-		return signers.E(signers.CodeInternal, op, "could not create an iframe")
-	}
+	frame := &dom.HTMLIFrameElement{BasicHTMLElement: htmlElement(doc.Call("createElement", "iframe"))}
 	frame.SetAttribute("title", "Keyfax")
 	frame.SetAttribute("data-apisign", "keyfax")
 	style := frame.Style()
@@ -129,16 +132,23 @@ func (w *launchWindow) openFrame(src string, container js.Value) error {
 	style.SetProperty("height", "100%", "")
 	style.SetProperty("min-height", "480px", "")
 	style.SetProperty("border", "0", "")
-	w.onLoad = frame.AddEventListener("load", false, func(dom.Event) {
+	w.onLoad = js.FuncOf(func(js.Value, []js.Value) any {
 		select {
 		case w.changed <- struct{}{}:
 		default:
 		}
+		return nil
 	})
+	frame.Call("addEventListener", "load", w.onLoad)
 	frame.SetSrc(src)
-	parent.AppendChild(frame)
+	htmlElement(parent).AppendChild(frame)
 	w.frame = frame
 	return nil
+}
+
+// htmlElement is v as dom/v2's BasicHTMLElement, without its type switch.
+func htmlElement(v js.Value) *dom.BasicHTMLElement {
+	return &dom.BasicHTMLElement{BasicElement: &dom.BasicElement{BasicNode: &dom.BasicNode{Value: v}}}
 }
 
 func (w *launchWindow) openPopup(src, features string) error {
@@ -195,7 +205,8 @@ func (w *launchWindow) closed() (c bool) {
 func (w *launchWindow) cleanup(keepFrame bool) {
 	defer func() { recover() }() // the page may have removed the frame itself
 	if w.frame != nil {
-		w.frame.RemoveEventListener("load", false, w.onLoad)
+		w.frame.Call("removeEventListener", "load", w.onLoad)
+		w.onLoad.Release()
 		if !keepFrame {
 			w.frame.Remove()
 		}

@@ -23,11 +23,22 @@ func main() {
 	// Manual redirects: an upstream 3xx is answered as is, never followed to
 	// another host with the broker's credentials.
 	outbound := fetch.NewClient().HTTPClient(fetch.RedirectModeManual).Transport
-	b, err := broker.New(cloudflare.Getenv, outbound, broker.WithStore(isolateStore{}))
+	b, err := broker.New(getenv, outbound, broker.WithStore(isolateStore{}))
 	if err != nil && isolateFirst("config-logged") {
 		log.Print(err) // names of variables only, never values
 	}
 	workers.Serve(b)
+}
+
+// getenv reads a text binding (a var or a secret). A missing one is "": a
+// binding can be null (workerd's fromEnvironment of an unset variable, see
+// ../workerd.capnp), which cloudflare.Getenv would turn into "<null>".
+func getenv(name string) string {
+	v := cloudflare.GetBinding(name)
+	if v.Type() != js.TypeString {
+		return ""
+	}
+	return v.String()
 }
 
 // isolateStore is a broker.Store in the isolate's JavaScript memory.

@@ -1,5 +1,5 @@
 // A small, independent JS implementation of the provider behaviour the client
-// flows meet (written for the tests from shared/PROTOCOLS.md and the broker
+// flows meet (written for the tests from docs/PROTOCOLS.md and the broker
 // contract, not from the Go code), served on 127.0.0.1:
 //
 //   /Interview/api/v1/token    POST, Bearer: a renewed JWT (HS256, exp = now + ttl)
@@ -10,7 +10,7 @@
 //   /broker/keyfax/token       GET: {token, hostName, expiresAt}, as the broker answers
 //   /fortis/v2/...             access-token + developer-id; DELETE /fortis/v2/token/{t} ends a session
 //   /ansira/api/...            Bearer access token
-//   /broker/fonn/..., /broker/nfon/...  X-Apisign-Caller; echoes the request as JSON
+//   /broker/fonn/..., /broker/nfon/...  X-Apisign-Caller (401 with X-Apisign-Error when refused); echoes the request as JSON
 //
 // Every answer carries CORS headers (origin echoed, Retry-After and Date
 // exposed, unless state.exposeDate / exposeRetryAfter say otherwise) so that a
@@ -73,7 +73,7 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     if (origin) {
       headers["Access-Control-Allow-Origin"] = origin;
       headers["Vary"] = "Origin";
-      const exposed = [state.exposeRetryAfter && "Retry-After", state.exposeDate && "Date"].filter(Boolean);
+      const exposed = [state.exposeRetryAfter && "Retry-After", state.exposeDate && "Date", "X-Apisign-Error"].filter(Boolean);
       if (exposed.length) headers["Access-Control-Expose-Headers"] = exposed.join(", ");
     }
     if (state.dateOffsetMs) headers["Date"] = new Date(now()).toUTCString();
@@ -171,7 +171,8 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     // ---- the broker's forwarding routes ----
     const fwd = /^\/broker\/(fonn|nfon)(\/.*)$/.exec(path);
     if (fwd) {
-      if (req.headers["x-apisign-caller"] !== state.callerToken) return send(401, { code: "E_TOKEN_EXPIRED", message: "caller token refused" });
+      // The broker marks the errors it produces itself with X-Apisign-Error.
+      if (req.headers["x-apisign-caller"] !== state.callerToken) return send(401, { code: "E_TOKEN_EXPIRED", message: "caller token refused" }, { "X-Apisign-Error": "E_TOKEN_EXPIRED" });
       return send(200, {
         provider: fwd[1],
         method: req.method,

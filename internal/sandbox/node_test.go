@@ -12,7 +12,7 @@ import (
 )
 
 // TestNodeClient runs testdata/nodeclient.mjs against a live sandbox: requests
-// signed with Node's crypto module from PROTOCOLS.md, not with apisign's Go
+// signed with Node's crypto module from docs/PROTOCOLS.md, not with apisign's Go
 // signers, must be accepted, and the same requests tampered with refused. It
 // skips without node, except on CI (CI set), where that is a failure.
 func TestNodeClient(t *testing.T) {

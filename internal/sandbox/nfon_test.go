@@ -9,7 +9,7 @@ import (
 	"github.com/apisign/apisign/signers/nfon"
 )
 
-// The POST body of the PROTOCOLS.md NFON vector.
+// The POST body of the docs/PROTOCOLS.md "NFON" vector.
 const nfonVectorBody = `{"data":[{"name":"displayName","value":"John Doe"},{"name":"displayNumber","value":"+49 (176) 12345678"}]}`
 
 func (h *harness) nfonSigned(secret, method, path, body string, at time.Time) *signers.Request {
@@ -47,7 +47,7 @@ func TestNFONPhoneBook(t *testing.T) {
 		t.Errorf("Location %q, href %q", loc, href)
 	}
 
-	// A query with an encoded space, as in the PROTOCOLS.md vector.
+	// A query with an encoded space, as in the docs/PROTOCOLS.md "NFON" vector.
 	r = h.send(h.nfonSigned(secret, "GET", books+"?search=John%20Doe", "", h.clk.Now()))
 	wantStatus(t, "search", r, 200)
 	m := decode(t, r.Body)

@@ -1,5 +1,5 @@
 // nodeclient.mjs: calls a running sandbox with requests signed by Node's crypto
-// module, written from shared/PROTOCOLS.md and not from apisign's Go code, so
+// module, written from docs/PROTOCOLS.md and not from apisign's Go code, so
 // that the emulators are shown to accept what an independent client sends and
 // to refuse the same requests tampered with.
 //
@@ -23,7 +23,7 @@ async function call(method, url, headers = {}, body) {
   return { status: r.status, headers: r.headers, text: await r.text() };
 }
 
-// ---- Keyfax Basic (PROTOCOLS.md "Keyfax Web API") ----
+// ---- Keyfax Basic (docs/PROTOCOLS.md "Keyfax") ----
 // .NET HttpUtility.UrlEncode: A-Z a-z 0-9 - _ . ! * ( ) kept, space -> +, the
 // rest %xx in lower-case hex over UTF-8.
 function dotnetUrlEncode(s) {
@@ -71,7 +71,7 @@ function keyfaxBasic(method, url, body, { tamper = false, skewSeconds = 0 } = {}
   expect("keyfax body differs from the signed one", r.status, 401);
 }
 
-// ---- NFON-API (PROTOCOLS.md "NFON Service Portal") ----
+// ---- NFON-API (docs/PROTOCOLS.md "NFON") ----
 function nfonHeaders(method, resource, body, contentType, secret = env.NFON_SECRET) {
   const date = new Date().toUTCString(); // RFC 1123, "GMT"
   const lines = [method];
@@ -101,7 +101,7 @@ function nfonHeaders(method, resource, body, contentType, secret = env.NFON_SECR
   expect("nfon POST with Content-MD5 (Node-signed)", r.status, 201);
 }
 
-// ---- Fortis HMAC (PROTOCOLS.md "Fortis v2") ----
+// ---- Fortis HMAC (docs/PROTOCOLS.md "Fortis") ----
 {
   const ts = String(Math.floor(Date.now() / 1000));
   const { userId, hashKey } = input.fortis;
@@ -122,7 +122,7 @@ function nfonHeaders(method, resource, body, contentType, secret = env.NFON_SECR
   expect("fortis DELETE token", r.status, 204);
 }
 
-// ---- Ansira (PROTOCOLS.md "Ansira") ----
+// ---- Ansira (docs/PROTOCOLS.md "Ansira") ----
 {
   const basic = "Basic " + Buffer.from(env.ANSIRA_CLIENT_ID + ":" + env.ANSIRA_CLIENT_SECRET, "utf8").toString("base64");
   const form = new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", scope: env.ANSIRA_SCOPE, assertion: env.ANSIRA_ASSERTION });
