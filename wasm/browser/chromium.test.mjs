@@ -129,7 +129,7 @@ before(async () => {
     "/apisign.wasm": [debugWasmFile, "application/wasm"],
     "/vectors.mjs": [new URL("vectors.mjs", testdata), "text/javascript"],
   };
-  for (const f of fs.readdirSync(new URL("apisign/", webDir))) {
+  for (const f of fs.readdirSync(new URL("apisign/", webDir)).filter((f) => f.endsWith(".mjs"))) {
     files[`/apisign/${f}`] = [new URL(`apisign/${f}`, webDir), "text/javascript"];
   }
   debugWasmBytes();
