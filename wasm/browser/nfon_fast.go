@@ -62,7 +62,7 @@ func nfonSign(k *nfonKey, method, path string, body []byte, contentType string, 
 	var md5Hex [2 * md5.Size]byte
 	contentMD5, signedType := "", ""
 	if nfon.SignsContent(method, contentType) {
-		if !plainHeaderValue(contentType) {
+		if contentType == "" || !plainHeaderValue(contentType) { // the core says why not
 			return nfonSlow(k, method, path, body, contentType, t)
 		}
 		sum := md5.Sum(body)
