@@ -35,7 +35,6 @@ import (
 	"crypto/md5"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/hex"
 	"hash"
 	"net/url"
 	"strings"
@@ -140,8 +139,7 @@ func build(r Request) (parts, error) {
 		if err := checkHeaderValue(r.ContentType); err != nil {
 			return p, signers.E(signers.CodeInput, op, "content type "+err.Error())
 		}
-		sum := md5.Sum(r.Body)
-		p.contentMD5 = hex.EncodeToString(sum[:])
+		p.contentMD5 = string(AppendContentMD5(make([]byte, 0, 2*md5.Size), r.Body))
 		p.contentTyp = r.ContentType
 		n += len(p.contentMD5) + len(p.contentTyp) + 2
 	}

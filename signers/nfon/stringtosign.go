@@ -1,6 +1,9 @@
 package nfon
 
-import "encoding/base64"
+import (
+	"crypto/md5"
+	"encoding/base64"
+)
 
 // AppendStringToSign appends NFON's string to sign to dst and returns the
 // extended buffer:
@@ -25,6 +28,18 @@ func AppendStringToSign(dst []byte, method, contentMD5, contentType, date, resou
 	dst = append(dst, date...)
 	dst = append(dst, '\n')
 	return append(dst, resource...)
+}
+
+// AppendContentMD5 appends the Content-MD5 value of body, the lower-case hex
+// MD5 of its exact bytes (docs/PROTOCOLS.md, "NFON"), to dst. It is written
+// here, not with encoding/hex, which links fmt into the browser module.
+func AppendContentMD5(dst, body []byte) []byte {
+	const digits = "0123456789abcdef"
+	sum := md5.Sum(body)
+	for _, c := range sum {
+		dst = append(dst, digits[c>>4], digits[c&15])
+	}
+	return dst
 }
 
 // AppendAuthorization appends the Authorization header value for the HMAC-SHA1

@@ -2,10 +2,8 @@ package nfon
 
 import (
 	"crypto/hmac"
-	"crypto/md5"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/hex"
 	"strings"
 	"time"
 
@@ -131,8 +129,7 @@ func (v *Verifier) Verify(method, resource string, header signers.Header, body [
 		return "", err
 	}
 	if !audio && SignsContent(m, ct) {
-		sum := md5.Sum(body)
-		want := hex.EncodeToString(sum[:])
+		want := string(AppendContentMD5(nil, body))
 		got := header.Get(HeaderContentMD5)
 		if got == "" {
 			return "", signers.E(signers.CodeSignature, op, "missing Content-MD5 header")

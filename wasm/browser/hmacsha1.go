@@ -18,7 +18,6 @@ package main
 
 import (
 	"crypto/sha1"
-	"encoding/binary"
 )
 
 var sha1IV = [5]uint32{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0}
@@ -69,12 +68,15 @@ func sha1Final(h *[5]uint32, msg []byte, prefix int) {
 	if n >= 56 {
 		end = 128
 	}
-	binary.BigEndian.PutUint64(tail[end-8:end], uint64(prefix+len(msg))<<3)
+	bits := uint64(prefix+len(msg)) << 3
+	for i := range 8 {
+		tail[end-1-i] = byte(bits >> (8 * i))
+	}
 	sha1Block(h, tail[:end])
 }
 
 func putBE(b []byte, h []uint32) {
 	for i, v := range h {
-		binary.BigEndian.PutUint32(b[4*i:], v)
+		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(v>>24), byte(v>>16), byte(v>>8), byte(v)
 	}
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"strings"
 
 	"github.com/apisign/apisign/signers"
@@ -65,7 +64,7 @@ func exportKey(kind int32) (ret int32) {
 	// string(bytes) does not allocate.
 	keyBuf = append(keyBuf[:0], byte(kind))
 	for _, s := range f[:n] {
-		keyBuf = binary.LittleEndian.AppendUint32(keyBuf, uint32(len(s)))
+		keyBuf = append(keyBuf, byte(len(s)), byte(len(s)>>8), byte(len(s)>>16), byte(len(s)>>24))
 		keyBuf = append(keyBuf, s...)
 	}
 	if h, ok := keyIndex[string(keyBuf)]; ok {

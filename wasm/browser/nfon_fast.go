@@ -4,7 +4,6 @@ package main
 
 import (
 	"crypto/md5"
-	"encoding/hex"
 	"time"
 	"unsafe"
 
@@ -65,8 +64,7 @@ func nfonSign(k *nfonKey, method, path string, body []byte, contentType string, 
 		if contentType == "" || !plainHeaderValue(contentType) { // the core says why not
 			return nfonSlow(k, method, path, body, contentType, t)
 		}
-		sum := md5.Sum(body)
-		hex.Encode(md5Hex[:], sum[:])
+		nfon.AppendContentMD5(md5Hex[:0], body)
 		contentMD5, signedType = unsafe.String(&md5Hex[0], len(md5Hex)), contentType
 	}
 	outReset()
