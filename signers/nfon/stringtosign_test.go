@@ -2,7 +2,10 @@ package nfon
 
 import (
 	"crypto/hmac"
+	"crypto/md5"
 	"crypto/sha1"
+	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +40,23 @@ func TestAppendStringToSign(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations", c.method, allocs)
 		}
+	}
+}
+
+// AppendContentMD5 against the vector's Content-MD5, against crypto/md5 with
+// encoding/hex for other bodies, and without allocating when dst has room.
+func TestAppendContentMD5(t *testing.T) {
+	if got := string(AppendContentMD5(nil, []byte(vecBody))); got != vecMD5 {
+		t.Errorf("vector body: %s, want %s", got, vecMD5)
+	}
+	for _, body := range []string{"", "a", "\x00\xff\x80", strings.Repeat("x", 1000)} {
+		sum := md5.Sum([]byte(body))
+		if got, want := string(AppendContentMD5([]byte("p:"), []byte(body))), "p:"+hex.EncodeToString(sum[:]); got != want {
+			t.Errorf("%q: %s, want %s", body, got, want)
+		}
+	}
+	buf := make([]byte, 0, 32)
+	if n := testing.AllocsPerRun(10, func() { AppendContentMD5(buf, []byte(vecBody)) }); n != 0 {
+		t.Errorf("%v allocations", n)
 	}
 }
