@@ -29,10 +29,10 @@ func TestMintCallerTokenVector(t *testing.T) {
 	}
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	now := time.Unix(1700000000-60, 0)
-	if err := VerifyCallerToken(secret, want, now); err != nil {
+	if _, err := VerifyCallerToken(secret, want, now); err != nil {
 		t.Fatalf("valid token refused: %v", err)
 	}
-	if err := VerifyCallerToken(secret, want+"=", now); err != nil {
+	if _, err := VerifyCallerToken(secret, want+"=", now); err != nil {
 		t.Fatalf("padded token refused: %v", err)
 	}
 }
@@ -58,7 +58,7 @@ func TestVerifyCallerTokenRefusals(t *testing.T) {
 		{"too far ahead", MintCallerToken(secret, now.Add(25*time.Hour)), signers.CodeToken},
 	}
 	for _, c := range cases {
-		err := VerifyCallerToken(secret, c.tok, now)
+		_, err := VerifyCallerToken(secret, c.tok, now)
 		if signers.CodeOf(err) != c.code {
 			t.Errorf("%s: code %s, want %s (%v)", c.name, signers.CodeOf(err), c.code, err)
 		}

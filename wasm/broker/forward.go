@@ -23,7 +23,14 @@ type forwarder struct {
 	passOn []string
 	// authorize adds the provider's credentials to req.
 	authorize func(req *signers.Request) error
-	skew      *clock.Skewed // learns the upstream clock from Date (NFON)
+	// check, when set, refuses a request the provider's rules or the caller's
+	// scope do not allow, before anything is read or sent; false: it has
+	// answered.
+	check func(w http.ResponseWriter, r *http.Request) bool
+	// again, when set, tells from an answer that the request is worth one more
+	// try, and changes req for it (Fonn: the other subscription key).
+	again func(req *signers.Request, resp *signers.Response) bool
+	skew  *clock.Skewed // learns the upstream clock from Date (NFON)
 }
 
 // passBack lists the upstream answer headers the caller gets; the rest
@@ -59,6 +66,9 @@ func forwardTo(p string) func(b *Broker, w http.ResponseWriter, r *http.Request,
 // the provider's credentials; and passes back the upstream status, body and a
 // few headers. path is the escaped path after the route prefix.
 func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, path string) {
+	if f.check != nil && !f.check(w, r) {
+		return
+	}
 	if msg := checkPath(path); msg != "" {
 		writeError(w, http.StatusForbidden, signers.CodeInput, msg)
 		return
@@ -104,6 +114,9 @@ func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, p
 	ctx, cancel := b.upstreamCtx(r)
 	defer cancel()
 	resp, err := b.send(ctx, req)
+	if err == nil && f.again != nil && f.again(req, resp) {
+		resp, err = b.send(ctx, req)
+	}
 	if err != nil {
 		b.upstreamError(w, r, f.name, err, nil)
 		return
