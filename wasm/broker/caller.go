@@ -70,7 +70,8 @@ type CallerScope struct {
 	// version-2 token, empty means none: the page acts as the access token's
 	// own user.
 	FonnUser string
-	// Origin, when set, is the only Origin header the token is accepted with.
+	// Origin, when set, is the only Origin header the token is accepted with
+	// (a request without Origin passes: see allowsOrigin).
 	Origin string
 	// v1 marks a token without scope.
 	v1 bool
@@ -251,10 +252,12 @@ func (s *CallerScope) allows(p, path string) bool {
 	return false
 }
 
-// allowsOrigin reports whether the token may be used with this Origin header
-// ("" for a request that is not a browser's cross-origin one).
+// allowsOrigin reports whether the token may be used with this Origin header.
+// A request without one passes: browsers send it on every cross-origin request
+// (and omit it on a same-origin GET), so the binding stops other sites' pages;
+// a program outside a browser could send any Origin anyway.
 func (s *CallerScope) allowsOrigin(origin string) bool {
-	return s.Origin == "" || strings.EqualFold(origin, s.Origin)
+	return s.Origin == "" || origin == "" || strings.EqualFold(origin, s.Origin)
 }
 
 // allowsFonnUser reports whether the token may act as the Fonn user id ("":
