@@ -4,11 +4,37 @@
 #   ./build.sh worker   the Cloudflare Worker broker: wasm/broker/build/
 #   ./build.sh serve    build, then serve page + broker + provider emulators on localhost:${PORT:-8080}
 #   ./build.sh test     every test: Go native, Go under GOOS=js (Node), Node and Chromium tests
+#                       (installs the npm packages and Debian's chromium first when missing)
+#   ./build.sh pack     the npm package apisign-<version>.tgz (loader, module, wasm_exec.js, types)
 #   ./build.sh bench    the benchmarks (prints a table, writes bench/results.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 GOROOT_WASM="$(go env GOROOT)/lib/wasm"
 export PATH="$PATH:$GOROOT_WASM"
+
+# ---- setup: what the tests need beyond Go and Node ----------------------------
+# A fresh clone needs two commands, so the tests install their own tools.
+setup() {
+	# npm ci when node_modules is missing or older than the lock file (npm
+	# writes node_modules/.package-lock.json on every install). A symlinked
+	# node_modules is a shared install that this checkout does not own: npm ci
+	# would empty it for everyone who links it, so it is left alone.
+	if [ ! -L node_modules ] && { [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+		echo "== npm ci"
+		npm ci --no-audit --no-fund
+	fi
+	# The browser tests drive Debian's Chromium (playwright-core cannot
+	# download a browser here); the tests launch /usr/bin/chromium.
+	if [ ! -x /usr/bin/chromium ]; then
+		if [ "$(id -u)" != 0 ]; then
+			echo "build.sh: Chromium is missing: run sudo apt-get update && sudo apt-get install -y chromium, then ./build.sh test again" >&2
+			exit 1
+		fi
+		echo "== apt-get install chromium"
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+	fi
+}
 
 # ---- build: the browser module -------------------------------------------
 build() {
@@ -45,6 +71,7 @@ serve() {
 
 # ---- test: everything ---------------------------------------------------------
 tests() {
+	setup
 	echo "== go vet"
 	go vet ./...
 	echo "== go test (native)"
@@ -61,11 +88,19 @@ tests() {
 	fi
 }
 
+# ---- pack: the npm package ---------------------------------------------------------
+pack() {
+	# npm pack of a staged directory: pack/pack.mjs says what goes in.
+	build
+	node pack/pack.mjs .
+}
+
 # ---- bench -----------------------------------------------------------------------
 bench() {
 	# Every figure, bounded to a few minutes: signing, digests, start-up and
 	# flow overhead in Node and Chromium, module size, broker load and the
 	# Worker's cold start. BENCHMARKS.md says how each is measured.
+	setup
 	build
 	worker
 	node bench/run.mjs
@@ -76,9 +111,10 @@ build) build ;;
 worker) worker ;;
 serve) serve ;;
 test) tests ;;
+pack) pack ;;
 bench) bench ;;
 *)
-	sed -n '2,7p' "$0"
+	sed -n '2,9p' "$0"
 	exit 2
 	;;
 esac

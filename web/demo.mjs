@@ -7,6 +7,10 @@
 // public API) that records the method, URL, headers and body it is handed and
 // the answer it returns. The page never has a long-lived secret, so none can be
 // shown: the log says, per request, who holds the secret it needs.
+//
+// Token functions (callerToken, getToken) receive { signal, refused } from the
+// module: refused is set when the server refused the token the module had, so
+// the page fetches a fresh one instead of handing back a cached one.
 
 import { load } from "./apisign.mjs";
 
@@ -80,6 +84,11 @@ class PageError extends Error {
     if (status !== undefined) this.status = status;
     if (data !== undefined) this.data = data;
   }
+}
+
+/** A refusal: the server turned a token down (not a failure of the page or the network). */
+function isRefusal(e) {
+  return e?.code === "E_TOKEN_REFUSED" || (e?.code === "E_HTTP" && (e.status === 401 || e.status === 403));
 }
 
 function describeError(e) {
@@ -248,16 +257,23 @@ class Step {
     if (text) this.li.append(el("p", { class: "outcome" }, text));
   }
 
-  fail(e) {
+  fail(e, refusal = false) {
     const { code, text } = describeError(e);
-    this.li.dataset.state = "error";
-    this.li.append(el("p", { class: "outcome error", "data-code": code }, text));
+    this.li.dataset.state = refusal ? "refused" : "error";
+    this.li.append(el("p", { class: `outcome ${refusal ? "refused" : "error"}`, "data-code": code }, refusal ? `Refused: ${text}` : text));
   }
 }
 
 class Flow {
-  constructor(name) {
+  /**
+   * name picks the elements (data-testid flow-, log-, status-, lifetime-,
+   * result- + name). expectRefusal: the flow shows that a bad token is
+   * refused, so a refusal is its expected end and success is the error.
+   */
+  constructor(name, { expectRefusal = false } = {}) {
     this.name = name;
+    this.expectRefusal = expectRefusal;
+    this.box = byTestId(`flow-${name}`);
     this.log = byTestId(`log-${name}`);
     this.statusEl = byTestId(`status-${name}`);
     this.lifetimeEl = byTestId(`lifetime-${name}`);
@@ -289,9 +305,14 @@ class Flow {
     this.lifetimeEl.replaceChildren(el("strong", {}, `${label}: `), at ? expiry(at) : "", extra ? ` ${extra}` : "");
   }
 
-  /** run resets the section, runs body, and shows done or the error with its code. */
-  async run(body) {
-    const buttons = this.log.closest("section").querySelectorAll("button");
+  /**
+   * run resets the section, runs body, and shows done or the error with its
+   * code; it resolves to whether the flow ended as it should. trigger, the
+   * button that started it, gets the focus back: disabled during the run, it
+   * lost it to <body>.
+   */
+  async run(body, trigger) {
+    const buttons = this.box.querySelectorAll("button");
     buttons.forEach((b) => (b.disabled = true));
     this.log.replaceChildren();
     this.resultEl?.replaceChildren();
@@ -300,16 +321,23 @@ class Flow {
     const t0 = performance.now();
     try {
       await body(this);
+      if (this.expectRefusal) throw new PageError("E_NOT_REFUSED", "the bad token was accepted");
       for (const s of this.steps) if (s.li.dataset.state === "running") s.done();
       this.status("done", `Done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      return true;
     } catch (e) {
       const { code, text } = describeError(e);
+      const refusal = this.expectRefusal && isRefusal(e);
       const failed = this.steps.filter((s) => s.li.dataset.state === "running");
-      (failed.length ? failed : [this.current ?? this.step("Error")]).forEach((s) => s.fail(e));
-      this.status("error", `Error ${text}`, code);
+      (failed.length ? failed : [this.current ?? this.step("Error")]).forEach((s) => s.fail(e, refusal));
+      if (refusal) this.status("refused", `Refused, as it should be: ${text}`, code);
+      else this.status("error", `Error ${text}`, code);
+      return refusal;
     } finally {
       this.current = null;
       buttons.forEach((b) => (b.disabled = false));
+      const focused = document.activeElement;
+      if (trigger && (!focused || focused === document.body || focused === trigger)) trigger.focus();
     }
   }
 }
@@ -339,21 +367,65 @@ async function getJSON(f, url, init) {
   return data;
 }
 
-const caller = { token: "", expiresAt: 0 };
+const caller = { token: "", expiresAt: 0, pending: null };
 
-/** The broker caller token, fetched again from the site when it has under a minute left. */
-async function callerToken() {
-  if (caller.expiresAt - Date.now() > 60_000) return caller.token;
+/**
+ * The broker caller token: the module's callerToken and the page's own broker
+ * calls. It is cached until it has under a minute left. When the broker
+ * refused it (refused: true, or the refused token itself; a restarted broker
+ * has a new caller secret), the cache is dropped and one fresh token fetched.
+ * Calls that arrive while a fetch runs share it, so a broker restart costs one
+ * fetch, not one per waiting request. The fetch takes no caller's signal: one
+ * caller giving up must not fail the others.
+ */
+function callerToken({ refused } = {}) {
+  if (refused && (typeof refused !== "string" || refused === caller.token)) caller.expiresAt = 0;
+  if (caller.pending) return caller.pending;
+  if (caller.expiresAt - Date.now() > 60_000) return Promise.resolve(caller.token);
+  caller.pending = fetchCallerToken(Boolean(refused)).finally(() => (caller.pending = null));
+  return caller.pending;
+}
+
+async function fetchCallerToken(refused) {
   const prev = setup.current;
-  setup.current = setup.steps.at(-1) ?? null;
+  const s = refused ? setup.step("Fetch a fresh caller token", "The broker refused the cached one: a restarted broker has a new caller secret.") : null;
+  setup.current = s ?? setup.steps.at(-1) ?? null;
   try {
     const r = await getJSON(siteFetch, "/site/caller-token");
     caller.token = r.token;
     caller.expiresAt = Date.parse(r.expiresAt);
     showSetup();
+    if (s) {
+      s.done("Fresh caller token.");
+      setup.status("done", "Ready: the broker refused the cached caller token, the page fetched a fresh one.");
+    }
     return caller.token;
+  } catch (e) {
+    if (s) {
+      const { code, text } = describeError(e);
+      s.fail(e);
+      setup.status("error", `Error ${text}`, code);
+    }
+    throw e;
   } finally {
     setup.current = prev;
+  }
+}
+
+/**
+ * brokerJSON is a call of the page itself to the broker (route: "/keyfax/token",
+ * …) with the caller token. A 401 is the broker refusing the token: the page
+ * fetches one fresh token and tries once more.
+ */
+async function brokerJSON(f, route, init = {}) {
+  const call = (token) => getJSON(f.pageFetch, `${settings.brokerUrl}${route}`, { ...init, headers: { ...init.headers, "X-Apisign-Caller": token } });
+  const token = await callerToken();
+  try {
+    return await call(token);
+  } catch (e) {
+    if (e?.status !== 401) throw e;
+    f.current?.note("The broker refused the caller token: the page fetches a fresh one and asks again.");
+    return call(await callerToken({ refused: token }));
   }
 }
 
@@ -371,10 +443,13 @@ function showSetup() {
 // ---- Keyfax
 
 /** Keyfax: JWT from the broker, startup, launch in a frame while polling results, renew. */
+// Keyfax's priority codes, as words (its results carry the code only).
+const PRIORITIES = { E: "Emergency", U: "Urgent", R: "Routine" };
+
 async function keyfaxFlow(f) {
   const kc = settings.keyfax;
   let s = f.step("1. Get a Keyfax JWT from the broker", "The page asks its broker; the module will ask the page for it through getToken.");
-  const first = await getJSON(f.pageFetch, `${settings.brokerUrl}/keyfax/token`, { headers: { "X-Apisign-Caller": await callerToken() } });
+  const first = await brokerJSON(f, "/keyfax/token");
   f.lifetime("Keyfax JWT", first.expiresAt, "(24 h; the module renews it ahead of expiry)");
   s.done(`JWT for host ${first.hostName}, ${duration(Date.parse(first.expiresAt) - Date.now())} left.`);
 
@@ -383,14 +458,16 @@ async function keyfaxFlow(f) {
     baseUrl: kc.baseUrl,
     hostName: kc.hostName,
     fetch: f.apisignFetch,
-    getToken: async ({ signal }) => {
+    getToken: async ({ signal, refused }) => {
       if (!handed) {
         handed = true;
         f.current?.note("The module called getToken(): the page handed it the JWT from step 1.");
         return first;
       }
-      f.current?.note("The module called getToken() again: the page asks the broker for a fresh JWT.");
-      return getJSON(f.pageFetch, `${settings.brokerUrl}/keyfax/token`, { signal, headers: { "X-Apisign-Caller": await callerToken() } });
+      f.current?.note(refused
+        ? "Keyfax refused the JWT: the module called getToken({ refused }), the page asks the broker for a fresh one."
+        : "The module called getToken() again (the JWT is near its expiry): the page asks the broker for a fresh one.");
+      return brokerJSON(f, "/keyfax/token", { signal });
     },
   });
   try {
@@ -409,7 +486,7 @@ async function keyfaxFlow(f) {
     // Launch and poll together, as an embedding page does: results answer 202
     // while the interview runs and 200 once it has ended.
     const stop = new AbortController();
-    const launchStep = f.step("3. Launch the interview in a frame", "Answer the questions in the frame below and press Complete (or Cancel).");
+    const launchStep = f.step("3. Launch the interview in a frame", "Answer the questions in the frame above and press Complete (or Cancel).");
     const pollStep = f.step("4. Poll for results (POST /api/v1/results)", "202 Accepted while the session runs, 200 with the results when it has ended.");
     f.status("running", "Running: waiting for the interview in the frame…");
     const launched = kf.launch(start, { target: "iframe", container: byTestId("keyfax-frame"), signal: stop.signal })
@@ -426,22 +503,25 @@ async function keyfaxFlow(f) {
       stop.abort();
       throw e;
     }
+    // Keyfax's results (its document's example): KeyfaxData.Call with the
+    // call text, the tenant's details and a Repair list; Status 1 completed, 2 cancelled.
     const data = results.data?.KeyfaxData ?? {};
-    const fault = data.Fault;
-    pollStep.done(fault ? `Results: ${fault.FaultText}` : `Results: session ${data.Status === "2" ? "cancelled" : "ended"}.`);
+    const call = data.Call ?? {};
+    const repair = [].concat(call.Repair ?? [])[0];
+    pollStep.done(repair ? `Results: ${call.CallText}` : `Results: session ${data.Status === "2" ? "cancelled" : "ended"}.`);
     const rows = [["session", data.GUID ?? start.guid], ["status", { 1: "completed", 2: "cancelled" }[data.Status] ?? String(data.Status)]];
-    if (fault) {
-      rows.push(["fault", fault.FaultText], ["repair", `${fault.Repair?.RepairCode}: ${fault.Repair?.RepairCodeDesc}`],
-        ["priority", `${fault.Repair?.PriorityText} (within ${fault.Repair?.ResponseDays} days)`]);
-    } else if (data.Call) {
-      rows.push(["call", data.Call.CallText]);
+    if (call.CallText) rows.push(["call", call.CallText]);
+    if (call.AdditionalInfo) rows.push(["details", call.AdditionalInfo]);
+    if (repair) {
+      rows.push(["repair", `${repair.RepairCode}: ${repair.RepairCodeDesc}`],
+        ["priority", `${PRIORITIES[repair.Priority] ?? repair.Priority} (within ${repair.ResponseDays} days)`]);
     }
     facts(f.resultEl, rows);
 
     s = f.step("5. Renew the JWT (POST /api/v1/token with the current one)");
     const renewed = await kf.renew();
     f.lifetime("Keyfax JWT (renewed)", renewed.expiresAt);
-    s.done(`New JWT, ${duration(Date.parse(renewed.expiresAt) - Date.now())} left. The JWT itself stays inside the module.`);
+    s.done(`New JWT, ${duration(Date.parse(renewed.expiresAt) - Date.now())} left. The module keeps it for its next calls; the page stores no copy (the log shows it only as sent and answered).`);
   } finally {
     kf.close();
   }
@@ -480,7 +560,7 @@ async function nfonFlow(f) {
 
 async function fortisFlow(f) {
   let s = f.step("1. Open a session through the broker (POST /fortis/session)");
-  const session = await getJSON(f.pageFetch, `${settings.brokerUrl}/fortis/session`, { method: "POST", headers: { "X-Apisign-Caller": await callerToken() } });
+  const session = await brokerJSON(f, "/fortis/session", { method: "POST" });
   f.lifetime("Fortis session token", Date.now() + session.expiresIn * 1000, "(idle expiry: every request restarts it)");
   s.done(`Session token, idle expiry ${session.expiresIn / 60} min, developer id ${session.developerId}.`);
 
@@ -495,10 +575,10 @@ async function fortisFlow(f) {
         return session;
       }
       f.current?.note("The module called getToken() again: the page opens a new session through the broker.");
-      return getJSON(f.pageFetch, `${settings.brokerUrl}/fortis/session`, { method: "POST", signal, headers: { "X-Apisign-Caller": await callerToken() } });
+      return brokerJSON(f, "/fortis/session", { method: "POST", signal });
     },
     closeToken: async (token, { signal }) => {
-      await getJSON(f.pageFetch, `${settings.brokerUrl}/fortis/session/${encodeURIComponent(token)}`, { method: "DELETE", signal, headers: { "X-Apisign-Caller": await callerToken() } });
+      await brokerJSON(f, `/fortis/session/${encodeURIComponent(token)}`, { method: "DELETE", signal });
     },
   });
   let closed = false;
@@ -524,7 +604,7 @@ async function fortisFlow(f) {
 
 async function ansiraFlow(f) {
   let s = f.step("1. Get an access token through the broker (POST /ansira/token)");
-  const tok = await getJSON(f.pageFetch, `${settings.brokerUrl}/ansira/token`, { method: "POST", headers: { "X-Apisign-Caller": await callerToken() } });
+  const tok = await brokerJSON(f, "/ansira/token", { method: "POST" });
   f.lifetime("Ansira access token", Date.now() + tok.expires_in * 1000);
   s.done(`${tok.token_type} token, scope ${tok.scope}, ${duration(tok.expires_in * 1000)} left.`);
 
@@ -532,18 +612,22 @@ async function ansiraFlow(f) {
   const ac = api.ansira.client({
     baseUrl: settings.ansira.apiBaseUrl,
     fetch: f.apisignFetch,
-    getToken: async ({ signal }) => {
+    getToken: async ({ signal, refused }) => {
       if (!last) {
         f.current?.note("The module called getToken(): the page handed it the token from step 1.");
         return (last = tok);
       }
-      // Asked again: Ansira refused the token or it is about to expire. The
-      // broker caches its token, so the page names the one it had.
-      f.current?.note("The module called getToken() again: the page asks the broker for a new token.");
-      return (last = await getJSON(f.pageFetch, `${settings.brokerUrl}/ansira/token`, {
+      if (!refused) {
+        f.current?.note("The module called getToken() again (the token is near its expiry): the page asks the broker for a new one.");
+        return (last = await brokerJSON(f, "/ansira/token", { method: "POST", signal }));
+      }
+      // The broker caches its token: after a refusal the page names the
+      // refused one, so that the broker drops it instead of handing it back.
+      f.current?.note("Ansira refused the token: the page asks the broker for a new one, naming the refused one.");
+      return (last = await brokerJSON(f, "/ansira/token", {
         method: "POST",
         signal,
-        headers: { "X-Apisign-Caller": await callerToken(), "Content-Type": "application/json" },
+        headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ invalidate: last.access_token }),
       }));
     },
@@ -594,17 +678,20 @@ function tamper(jwt) {
 
 async function badKeyfax(f) {
   let s = f.step("1. Get a genuine JWT from the broker, then alter its signature");
-  const real = await getJSON(f.pageFetch, `${settings.brokerUrl}/keyfax/token`, { headers: { "X-Apisign-Caller": await callerToken() } });
+  const real = await brokerJSON(f, "/keyfax/token");
   const forged = { ...real, token: tamper(real.token) };
   s.done("The page will hand the module a JWT whose signature does not match.");
   const kf = api.keyfax.client({
     baseUrl: settings.keyfax.baseUrl,
     hostName: settings.keyfax.hostName,
     fetch: f.apisignFetch,
-    getToken: async () => forged,
+    getToken: async ({ refused }) => {
+      if (refused) f.current?.note("Keyfax refused the JWT: the module called getToken({ refused }); the page hands it the same bad JWT.");
+      return forged;
+    },
   });
   try {
-    f.step("2. Start a session with it", "Keyfax answers 401; the module asks getToken once more, gets the same bad JWT, and gives up.");
+    f.step("2. Start a session with it", "Keyfax answers 401; the module asks getToken once more, gets the same bad JWT, and reports the refusal (E_TOKEN_REFUSED).");
     await kf.startup({ mode: { value: "RD" }, company: { value: "Sandbox_Dev" } });
   } finally {
     kf.close();
@@ -624,7 +711,8 @@ async function badCaller(f) {
 
 // ---- start
 
-async function main() {
+/** Loads the site's settings, a caller token and the module: the page's set-up. */
+async function loadAll() {
   const step = setup.step("Load settings, caller token and module");
   settings = await getJSON(siteFetch, "/site/config");
   await callerToken();
@@ -632,21 +720,25 @@ async function main() {
   api = await load();
   loadMs = Math.round(performance.now() - t0);
   step.done(`Module apisign ${api.version} loaded in ${loadMs} ms.`);
-  setup.current = null;
   showSetup();
-  setup.status("done", "Ready: pick a flow and press Run.");
+}
 
-  const flows = { keyfax: keyfaxFlow, nfon: nfonFlow, fortis: fortisFlow, ansira: ansiraFlow, fonn: fonnFlow };
-  for (const [name, body] of Object.entries(flows)) {
-    const f = new Flow(name);
-    const b = byTestId(`run-${name}`);
-    b.addEventListener("click", () => f.run(body));
-  }
-  const bad = new Flow("bad");
-  for (const [id, body] of [["run-bad-keyfax", badKeyfax], ["run-bad-caller", badCaller]]) {
-    const b = byTestId(id);
-    b.addEventListener("click", () => bad.run(body));
-  }
+const flowButtons = () => document.querySelectorAll("section.flow button");
+const retry = byTestId("retry-setup");
+
+/**
+ * start runs the set-up; the flows' buttons work once it succeeded. A failed
+ * set-up (the site's settings, the caller token or the module did not load)
+ * offers a retry instead of a reload.
+ */
+async function start(trigger) {
+  flowButtons().forEach((b) => (b.disabled = true));
+  const ok = await setup.run(loadAll, trigger);
+  retry.hidden = ok;
+  if (!ok) return;
+  flowButtons().forEach((b) => (b.disabled = false));
+  setup.status("done", "Ready: pick a flow and press Run.");
+  if (trigger) byTestId("run-keyfax").focus(); // the retry button is hidden now
 }
 
 if (new URLSearchParams(location.search).has("keyfax-return")) {
@@ -654,13 +746,17 @@ if (new URLSearchParams(location.search).has("keyfax-return")) {
   // sees the frame arrive here and removes it.
   document.body.replaceChildren(el("p", { class: "returned" }, "Keyfax session ended: back in the demo."));
 } else {
-  document.querySelectorAll("section.flow button").forEach((b) => (b.disabled = true));
-  main().then(
-    () => document.querySelectorAll("section.flow button").forEach((b) => (b.disabled = false)),
-    (e) => {
-      const { code, text } = describeError(e);
-      for (const s of setup.steps) if (s.li.dataset.state === "running") s.fail(e);
-      setup.status("error", `Error ${text}`, code);
-    },
-  );
+  const flows = { keyfax: keyfaxFlow, nfon: nfonFlow, fortis: fortisFlow, ansira: ansiraFlow, fonn: fonnFlow };
+  for (const [name, body] of Object.entries(flows)) {
+    const f = new Flow(name);
+    const b = byTestId(`run-${name}`);
+    b.addEventListener("click", () => f.run(body, b));
+  }
+  for (const [name, body] of [["bad-keyfax", badKeyfax], ["bad-caller", badCaller]]) {
+    const f = new Flow(name, { expectRefusal: true });
+    const b = byTestId(`run-${name}`);
+    b.addEventListener("click", () => f.run(body, b));
+  }
+  retry.addEventListener("click", () => start(retry));
+  start();
 }

@@ -1,11 +1,14 @@
 // demo.test.mjs: the demo page (web/index.html + web/demo.mjs) in a real
 // browser. It builds and starts the dev server on a free port of 127.0.0.1,
 // drives Debian's Chromium with playwright-core through every provider's flow
-// (Keyfax's interview completed inside its frame), checks a bad-token path,
-// saves a screenshot of each finished flow under test-output/, and then scans
-// everything the page saw (requests and answers, DOM, storage, console) and
-// every file under web/ for the sandbox's secrets, which the dev server hands
-// to this test alone through -secrets-out.
+// (Keyfax's interview completed inside its frame), checks the bad-token cases,
+// the page's accessibility (names, live regions, focus), Keyfax polling through
+// 503 answers, a broker restart under a loaded page, a retry after a failed
+// set-up and the page's width on a phone; saves screenshots under
+// test-output/, and then scans everything the page saw (requests and answers,
+// DOM, storage, console) and every file under web/ for the sandbox's secrets,
+// which the dev server hands to this test alone through -secrets-out (a file
+// per server run: the restart draws new ones).
 //
 // Run: node --test cmd/devserver/demo.test.mjs (./build.sh test runs it after
 // building web/apisign.wasm; this file builds it too when it is missing).
@@ -39,10 +42,11 @@ const MUST_SCAN = [
   "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION", "FONN_SUBSCRIPTION_KEY", "FONN_ACCESS_TOKEN",
 ];
 
-let work; // temporary directory: the dev server binary and its secrets file
+let work; // temporary directory: the dev server binary and its secrets files
+let bin; // the dev server binary
 let server; // the dev server process
 let origin; // http://127.0.0.1:port
-let secretsFile;
+const secretsFiles = []; // one per server run
 let browser;
 let context;
 let page;
@@ -103,12 +107,11 @@ before(async () => {
     run(path.join(root, "build.sh"), ["build"]);
   }
   work = mkdtempSync(path.join(tmpdir(), "apisign-demo-"));
-  const bin = path.join(work, "devserver");
+  bin = path.join(work, "devserver");
   // The binary, not `go run`: stopping it stops the server (go run's child
   // would outlive a signal to go run).
   run("go", ["build", "-o", bin, "./cmd/devserver"]);
-  secretsFile = path.join(work, "secrets");
-  ({ p: server, url: origin } = await startServer(bin, ["-port", "0", "-web", webDir, "-secrets-out", secretsFile]));
+  ({ p: server, url: origin } = await startServer(bin, ["-port", "0", "-web", webDir, "-secrets-out", nextSecretsFile()]));
   mkdirSync(outDir, { recursive: true });
 
   browser = await chromium.launch({
@@ -145,14 +148,26 @@ before(async () => {
   await page.goto(`${origin}/`);
 }, { timeout: 900_000 }); // builds the module and the dev server when needed
 
+function nextSecretsFile() {
+  secretsFiles.push(path.join(work, `secrets-${secretsFiles.length}`));
+  return secretsFiles.at(-1);
+}
+
+/** Stops the dev server: SIGTERM, then SIGKILL if it has not exited after 10 s. */
+async function stopServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((r) => server.once("exit", r));
+  server.kill("SIGTERM");
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (server.exitCode === null && server.signalCode === null) {
+    server.kill("SIGKILL");
+    await exited;
+  }
+}
+
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    const exited = new Promise((r) => server.once("exit", r));
-    server.kill("SIGTERM");
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-    if (server.exitCode === null) server.kill("SIGKILL");
-  }
+  await stopServer();
   if (work) rmSync(work, { recursive: true, force: true });
 }, { timeout: 30_000 });
 
@@ -170,10 +185,13 @@ async function snapshotDom(label) {
   }
 }
 
+/** The status of a section once its run has ended. */
+const ended = (name) => page.locator(`${tid(`status-${name}`)}:is([data-state="done"], [data-state="error"], [data-state="refused"])`);
+
 /** Clicks Run and waits until the section says done; fails with its error otherwise. */
 async function runFlow(name) {
   await page.click(tid(`run-${name}`));
-  const status = page.locator(`${tid(`status-${name}`)}:is([data-state="done"], [data-state="error"])`);
+  const status = ended(name);
   await status.waitFor();
   const state = await status.getAttribute("data-state");
   assert.equal(state, "done", `${name}: ${await status.textContent()}`);
@@ -241,12 +259,18 @@ test("Fonn: projects through the broker, acting for another user", { timeout: 90
   await shot("fonn");
 });
 
-test("Keyfax: JWT, startup, interview in the frame, results 202 then 200, renew", { timeout: 90_000 }, async () => {
-  await page.click(tid("run-keyfax"));
+/** Answers the sandbox's Keyfax interview in the launch frame (without completing it). */
+async function answerInterview() {
   const frame = page.frameLocator(`${tid("keyfax-frame")} iframe`);
   await frame.locator('input[value="No heating"]').check();
   await frame.locator('input[name="risk"][value="Yes"]').check();
   await frame.locator("#details").fill("Boiler shows error F28");
+  return frame;
+}
+
+test("Keyfax: JWT, startup, interview in the frame, results 202 then 200, renew", { timeout: 90_000 }, async () => {
+  await page.click(tid("run-keyfax"));
+  const frame = await answerInterview();
   // Results are polled while the interview runs: at least one 202 before completing.
   await page.locator(`${tid("log-keyfax")} .xchg[data-status="202"]`).first().waitFor();
   await snapshotDom("keyfax interview");
@@ -284,29 +308,161 @@ test("Keyfax: JWT, startup, interview in the frame, results 202 then 200, renew"
   await shot("keyfax");
 });
 
-test("bad tokens: the errors show their codes", { timeout: 90_000 }, async () => {
-  const status = page.locator(`${tid("status-bad")}:is([data-state="done"], [data-state="error"])`);
-
+// Depends on the module reporting a refusal as E_TOKEN_REFUSED (E_TOKEN_EXPIRED
+// is for expiry only).
+test("bad tokens: each case is refused, with its own status, log and code", { timeout: 90_000 }, async () => {
   await page.click(tid("run-bad-keyfax"));
-  await status.waitFor();
-  assert.equal(await status.getAttribute("data-state"), "error");
-  assert.equal(await status.getAttribute("data-code"), "E_TOKEN_REFUSED");
-  assert.match(await status.textContent(), /E_TOKEN_REFUSED \(HTTP 401\)/);
-  assert.equal(await page.locator(`${tid("log-bad")} .outcome.error[data-code="E_TOKEN_REFUSED"]`).count(), 1);
+  const kf = ended("bad-keyfax");
+  await kf.waitFor();
   await snapshotDom("bad keyfax");
   await page.locator(tid("flow-bad")).screenshot({ path: path.join(outDir, "demo-bad-keyfax.png") });
+  assert.equal(await kf.getAttribute("data-state"), "refused", await kf.textContent());
+  assert.equal(await kf.getAttribute("data-code"), "E_TOKEN_REFUSED");
+  assert.match(await kf.textContent(), /^Refused, as it should be: E_TOKEN_REFUSED \(HTTP 401\)/);
+  assert.equal(await page.locator(`${tid("log-bad-keyfax")} .outcome.refused[data-code="E_TOKEN_REFUSED"]`).count(), 1);
 
   await page.click(tid("run-bad-caller"));
-  await page.locator(`${tid("status-bad")}[data-code="E_HTTP"]`).waitFor();
-  assert.match(await status.textContent(), /E_HTTP \(HTTP 401, broker: E_SIGNATURE\)/);
+  const bc = ended("bad-caller");
+  await bc.waitFor();
+  assert.equal(await bc.getAttribute("data-state"), "refused", await bc.textContent());
+  // The broker refused the caller token (X-Apisign-Error): the module asked for
+  // a fresh one once, got the same forged string, and gave up.
+  assert.equal(await bc.getAttribute("data-code"), "E_TOKEN_REFUSED");
+  assert.match(await bc.textContent(), /E_TOKEN_REFUSED \(HTTP 401, broker: E_SIGNATURE\)/);
+  // The second case did not erase the first.
+  assert.equal(await kf.getAttribute("data-code"), "E_TOKEN_REFUSED");
+  assert.equal(await page.locator(`${tid("log-bad-keyfax")} .outcome.refused`).count(), 1);
+  assert.equal(await page.locator(`${tid("log-bad-caller")} .outcome.refused[data-code="E_TOKEN_REFUSED"]`).count(), 1);
   await snapshotDom("bad caller");
   await page.locator(tid("flow-bad")).screenshot({ path: path.join(outDir, "demo-bad-caller.png") });
+});
+
+test("keyboard and screen readers: a name per button, live statuses, focus back after a run, a visible ring", { timeout: 90_000 }, async () => {
+  for (const [id, name] of [["run-keyfax", "Run the Keyfax flow"], ["run-nfon", "Run the NFON flow"], ["run-fortis", "Run the Fortis flow"], ["run-ansira", "Run the Ansira flow"], ["run-fonn", "Run the Fonn flow"]]) {
+    assert.equal(await page.getByRole("button", { name, exact: true }).getAttribute("data-testid"), id);
+  }
+  const names = await page.locator("button").evaluateAll((bs) => bs.filter((b) => !b.hidden).map((b) => b.getAttribute("aria-label") ?? b.textContent.trim()));
+  assert.equal(new Set(names).size, names.length, `every button has its own name: ${names}`);
+  for (const id of ["setup", "keyfax", "nfon", "fortis", "ansira", "fonn", "bad-keyfax", "bad-caller"]) {
+    const live = await page.locator(tid(`status-${id}`)).evaluate((e) => ({ role: e.getAttribute("role"), atomic: e.getAttribute("aria-atomic") }));
+    assert.deepEqual(live, { role: "status", atomic: "true" }, `status-${id} is announced`);
+  }
+
+  // Run by keyboard: the button is disabled while the flow runs, and has the focus again after.
+  await page.locator(tid("run-fonn")).press("Enter");
+  const status = ended("fonn");
+  await status.waitFor();
+  assert.equal(await status.getAttribute("data-state"), "done", await status.textContent());
+  const focus = await page.evaluate(() => {
+    const b = document.activeElement;
+    const cs = getComputedStyle(b);
+    return { id: b.dataset.testid, visible: b.matches(":focus-visible"), style: cs.outlineStyle, width: parseFloat(cs.outlineWidth), color: cs.outlineColor, background: cs.backgroundColor };
+  });
+  assert.equal(focus.id, "run-fonn", "focus is back on the button that ran the flow");
+  assert.ok(focus.visible && focus.style !== "none" && focus.width >= 2, `a visible focus ring: ${JSON.stringify(focus)}`);
+  assert.notEqual(focus.color, focus.background, "the ring is not the button's own colour");
+  await page.locator(tid("flow-fonn")).screenshot({ path: path.join(outDir, "demo-focus.png") });
+});
+
+// Depends on the module riding out 503 answers while it polls, until its own deadline.
+test("Keyfax: results polling rides out 503 answers and keeps the interview frame", { timeout: 120_000 }, async () => {
+  const results = `${origin}/sandbox/keyfax/Interview/api/v1/results`;
+  let unavailable = 0;
+  await page.click(tid("run-keyfax"));
+  const frame = await answerInterview();
+  await page.locator(`${tid("log-keyfax")} .xchg[data-status="202"]`).first().waitFor();
+  // The next three polls answer 503, as an overloaded Keyfax would.
+  await page.route(results, (route) => (unavailable < 3 ? (unavailable++, route.fulfill({ status: 503, contentType: "application/json", body: '{"message":"busy"}' })) : route.fallback()));
+  try {
+    await page.locator(`${tid("log-keyfax")} .xchg[data-status="503"]`).nth(2).waitFor();
+    await page.locator(`${tid("log-keyfax")} .xchg[data-status="202"]`).nth(1).waitFor({ state: "attached" });
+    assert.equal(await page.locator(`${tid("keyfax-frame")} iframe`).count(), 1, "the frame stays while polling rides out the 503s");
+    assert.equal(await page.getAttribute(tid("status-keyfax"), "data-state"), "running");
+    await frame.locator("#complete").click();
+    const status = ended("keyfax");
+    await status.waitFor();
+    assert.equal(await status.getAttribute("data-state"), "done", await status.textContent());
+  } finally {
+    await page.unroute(results);
+  }
+  const polls = (await shownStatuses("keyfax")).slice(2, -1);
+  assert.equal(polls.filter((s) => s === 503).length, 3, `polls: ${polls}`);
+  assert.equal(polls.at(-1), 200, `polls: ${polls}`);
+  assert.match(await page.textContent(tid("result-keyfax")), /HT0310/);
+  await snapshotDom("keyfax 503");
+});
+
+const callerTokenFetches = () => exchanges.filter((x) => x.url === `${origin}/site/caller-token`).length;
+
+/** Restarts the dev server on the same port: a new caller secret, so the page's cached caller token is refused. */
+async function restartServer() {
+  const port = new URL(origin).port;
+  await stopServer();
+  const started = await startServer(bin, ["-port", port, "-web", webDir, "-secrets-out", nextSecretsFile()]);
+  server = started.p;
+  assert.equal(started.url, origin);
+}
+
+// The Ansira case is the page's own broker call; the NFON case depends on the
+// module handing the page's callerToken { refused } when the broker refuses it.
+test("a broker restart under the loaded page: one fresh caller token, then the flows run", { timeout: 120_000 }, async () => {
+  for (const name of ["ansira", "nfon"]) {
+    await restartServer();
+    await Promise.all(pending);
+    const before = callerTokenFetches();
+    await runFlow(name);
+    await Promise.all(pending);
+    assert.equal(callerTokenFetches() - before, 1, `${name}: one fresh caller token after the restart`);
+    assert.equal(await page.getAttribute(tid("status-setup"), "data-state"), "done");
+    assert.match(await page.textContent(tid("log-setup")), /Fetch a fresh caller token/);
+  }
+  await page.locator(tid("flow-setup")).screenshot({ path: path.join(outDir, "demo-restart.png") });
+});
+
+test("a failed set-up offers a retry: settings, then the module, then ready", { timeout: 90_000 }, async () => {
+  const p = await context.newPage();
+  const fail = { config: 1, module: 1 };
+  await p.route(`${origin}/site/config`, (r) => (fail.config-- > 0 ? r.fulfill({ status: 503, body: "" }) : r.fallback()));
+  await p.route(`${origin}/apisign.wasm`, (r) => (fail.module-- > 0 ? r.fulfill({ status: 503, body: "" }) : r.fallback()));
+  try {
+    await p.goto(`${origin}/`);
+    const status = p.locator(tid("status-setup"));
+    const retry = p.locator(tid("retry-setup"));
+    for (const what of [/GET \/site\/config answered 503/, /E_HTTP .*module/]) {
+      await p.locator(`${tid("status-setup")}[data-state="error"]`).waitFor();
+      assert.match(await status.textContent(), what);
+      assert.ok(await retry.isVisible(), "a retry button");
+      assert.ok(await p.locator(tid("run-nfon")).isDisabled());
+      await retry.click();
+    }
+    await p.locator(`${tid("status-setup")}[data-state="done"]`).waitFor();
+    assert.ok(await retry.isHidden());
+    assert.ok(await p.locator(tid("run-nfon")).isEnabled());
+    assert.equal(await p.evaluate(() => document.activeElement.dataset.testid), "run-keyfax", "focus moves on from the hidden retry button");
+  } finally {
+    await p.close();
+  }
+});
+
+test("a phone (390x844): no horizontal overflow once every flow has run", { timeout: 60_000 }, async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const width = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    await page.screenshot({ path: path.join(outDir, "demo-phone.png"), fullPage: true });
+    assert.ok(width.scroll <= width.client, `the page is ${width.scroll} px wide in a ${width.client} px viewport`);
+    const wide = await page.evaluate(() => [...document.querySelectorAll("body *")]
+      .filter((e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+      .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}: ${e.textContent.slice(0, 40)}`));
+    assert.deepEqual(wide, [], "no element reaches past the viewport");
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
   await page.screenshot({ path: path.join(outDir, "demo-page.png"), fullPage: true });
 });
 
-/** The dev server's -secrets-out file: a JSON object or NAME=value lines. */
-function readSecretsFile() {
-  const text = readFileSync(secretsFile, "utf8");
+/** A dev server's -secrets-out file: a JSON object or NAME=value lines. */
+function readSecretsFile(file) {
+  const text = readFileSync(file, "utf8");
   try {
     return JSON.parse(text);
   } catch {
@@ -328,16 +484,21 @@ function filesUnder(dir) {
 }
 
 test("leak scan: no secret in requests, answers, DOM, storage, console or web/", { timeout: 90_000 }, async () => {
-  const all = readSecretsFile();
-  const secrets = Object.entries(all).filter(([k, v]) => !PUBLIC.has(k) && typeof v === "string" && v !== "");
-  const names = secrets.map(([k]) => k);
-  for (const k of MUST_SCAN) assert.ok(names.includes(k), `the secrets file lacks ${k}`);
-  for (const [k, v] of secrets) assert.ok(v.length >= 8, `${k} is too short to scan for safely`);
-  const list = secrets.flatMap(([k, v]) => needles(k, v));
-  // Ansira's client credentials travel as Basic base64(id:secret): that form too.
-  if (all.ANSIRA_CLIENT_ID && all.ANSIRA_CLIENT_SECRET) {
-    list.push({ name: "Ansira Basic credentials", needle: Buffer.from(Buffer.from(`${all.ANSIRA_CLIENT_ID}:${all.ANSIRA_CLIENT_SECRET}`).toString("base64")) });
+  // Every server run's secrets: the restart drew new ones.
+  const list = [];
+  for (const file of secretsFiles) {
+    const all = readSecretsFile(file);
+    const secrets = Object.entries(all).filter(([k, v]) => !PUBLIC.has(k) && typeof v === "string" && v !== "");
+    const names = secrets.map(([k]) => k);
+    for (const k of MUST_SCAN) assert.ok(names.includes(k), `${path.basename(file)} lacks ${k}`);
+    for (const [k, v] of secrets) assert.ok(v.length >= 8, `${k} is too short to scan for safely`);
+    list.push(...secrets.flatMap(([k, v]) => needles(k, v)));
+    // Ansira's client credentials travel as Basic base64(id:secret): that form too.
+    if (all.ANSIRA_CLIENT_ID && all.ANSIRA_CLIENT_SECRET) {
+      list.push({ name: "Ansira Basic credentials", needle: Buffer.from(Buffer.from(`${all.ANSIRA_CLIENT_ID}:${all.ANSIRA_CLIENT_SECRET}`).toString("base64")) });
+    }
   }
+  assert.equal(secretsFiles.length, 3, "the scan covers the first server and both restarts");
 
   // What the page saw: network (already recorded), the DOM now, storage, cookies.
   await Promise.all(pending);

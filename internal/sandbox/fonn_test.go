@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -69,4 +70,45 @@ func TestFonnUnknownKeyNotCounted(t *testing.T) {
 		wantStatus(t, "unknown key", h.call("GET", projects, h.fonnHeaders("0000", "x", ""), ""), 401)
 	}
 	wantStatus(t, "the subscription's first call", h.call("GET", projects, h.fonnHeaders(h.env["FONN_SUBSCRIPTION_KEY"], h.env["FONN_ACCESS_TOKEN"], ""), ""), 200)
+}
+
+// "Note that two keys are for seamlessly changing access keys without service
+// interruption": either key is accepted, and the rate limit is per
+// subscription, so both count together.
+func TestFonnTwoSubscriptionKeys(t *testing.T) {
+	h := start(t, Options{FonnBurst: 2})
+	projects := h.env["FONN_BASE_URL"] + "/api/v1/projects"
+	tok := h.env["FONN_ACCESS_TOKEN"]
+	primary, secondary := h.env["FONN_SUBSCRIPTION_KEY"], h.env["FONN_SECONDARY_SUBSCRIPTION_KEY"]
+	if primary == secondary || secondary == "" {
+		t.Fatal("the subscription needs two different keys")
+	}
+	wantStatus(t, "primary key", h.call("GET", projects, h.fonnHeaders(primary, tok, ""), ""), 200)
+	wantStatus(t, "secondary key", h.call("GET", projects, h.fonnHeaders(secondary, tok, ""), ""), 200)
+	r := h.call("GET", projects, h.fonnHeaders(secondary, tok, ""), "")
+	wantStatus(t, "third call of the subscription", r, 429)
+	if r.Header.Get("Retry-After") != "10" {
+		t.Errorf("Retry-After %q", r.Header.Get("Retry-After"))
+	}
+}
+
+// "User impersonation is mandatory in requests made to project scoped
+// endpoints when authorized by Workspace Access Token."
+func TestFonnWorkspaceToken(t *testing.T) {
+	h := start(t, Options{})
+	base, key, ws := h.env["FONN_BASE_URL"], h.env["FONN_SUBSCRIPTION_KEY"], h.env["FONN_WORKSPACE_TOKEN"]
+	for _, p := range []string{"/api/v1/projects", "/api/v1/projects/p-100"} {
+		r := h.call("GET", base+p, h.fonnHeaders(key, ws, ""), "")
+		wantStatus(t, "workspace token without impersonation on "+p, r, 400)
+		if m := decode(t, r.Body); !strings.Contains(m["message"].(string), "impersonatedUserExternalId") {
+			t.Errorf("%s: %s", p, r.Body)
+		}
+		r = h.call("GET", base+p, h.fonnHeaders(key, ws, "ext-7"), "")
+		wantStatus(t, "workspace token with impersonation on "+p, r, 200)
+		if decode(t, r.Body)["impersonatedUserExternalId"] != "ext-7" {
+			t.Errorf("%s: %s", p, r.Body)
+		}
+	}
+	// The organization's access token needs none ("optional feature").
+	wantStatus(t, "access token without impersonation", h.call("GET", base+"/api/v1/projects", h.fonnHeaders(key, h.env["FONN_ACCESS_TOKEN"], ""), ""), 200)
 }

@@ -187,7 +187,7 @@ func setPageHeaders(w http.ResponseWriter) {
 }
 
 var kfMessagePage = template.Must(template.New("message").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Keyfax (sandbox)</title>
+<html lang="en"><head><meta charset="utf-8"><title>apisign sandbox</title>
 <style>body { font: 16px/1.5 system-ui, sans-serif; padding: 1.5rem; }</style></head>
 <body><p id="message">{{.}}</p></body></html>
 `))

@@ -273,25 +273,34 @@ func TestKeyfaxInterviewComplete(t *testing.T) {
 	}
 	m := decode(t, res.Body)
 	checks := map[string]any{
-		"KeyfaxData.GUID":                    l.GUID,
-		"KeyfaxData.Status":                  "1",
-		"KeyfaxData.Fault.@type":             "RD",
-		"KeyfaxData.Fault.CompanyCode":       "OL3_Dev",
-		"KeyfaxData.Fault.PropertyID":        "P-77",
-		"KeyfaxData.Fault.UserCode":          "advisor1",
-		"KeyfaxData.Fault.Additional_Info":   "Elderly tenant",
-		"KeyfaxData.Fault.Repair.Priority":   "E", // safety risk: emergency
-		"KeyfaxData.Fault.Repair.RepairCode": "HT0310",
-		"KeyfaxData.Fault.Repair.CompleteBy": "03/03/2026 10:05:00",
-		"KeyfaxData.Fault.LogDate":           "02/03/2026 10:05:00",
+		"KeyfaxData.GUID":                l.GUID,
+		"KeyfaxData.Status":              "1",
+		"KeyfaxData.Call.@name":          "Call1",
+		"KeyfaxData.Call.@type":          "RD",
+		"KeyfaxData.Call.Company":        "OL3_Dev",
+		"KeyfaxData.Call.UserCode":       "advisor1",
+		"KeyfaxData.Call.CallText":       "No heating",
+		"KeyfaxData.Call.LogDate":        "02/03/2026 10:05:00",
+		"KeyfaxData.Call.AdditionalInfo": "Elderly tenant",
+		"KeyfaxData.Call.RepairCount":    "1",
 	}
 	for p, want := range checks {
 		if got := path(m, strings.Split(p, ".")...); got != want {
 			t.Errorf("%s = %v, want %v", p, got, want)
 		}
 	}
-	if q := path(m, "KeyfaxData", "Fault", "ScriptPath", "Question").([]any); len(q) != 2 || !strings.Contains(q[0].(string), "No heating") {
-		t.Errorf("ScriptPath %v", q)
+	repairs, _ := path(m, "KeyfaxData", "Call", "Repair").([]any)
+	if len(repairs) != 1 {
+		t.Fatalf("Repair %v", path(m, "KeyfaxData", "Call", "Repair"))
+	}
+	for k, want := range map[string]string{"@name": "Repair1", "Priority": "E" /* safety risk: emergency */, "RepairCode": "HT0310",
+		"CompleteBy": "03/03/2026 10:05:00", "ResponseDays": "1"} {
+		if got := path(repairs[0], k); got != want {
+			t.Errorf("Repair.%s = %v, want %v", k, got, want)
+		}
+	}
+	if sp, _ := path(m, "KeyfaxData", "Call", "ScriptPath", "#cdata-section").(string); !strings.Contains(sp, "<b>No heating</b>") {
+		t.Errorf("ScriptPath %q", sp)
 	}
 
 	// Pressing Cancel afterwards changes nothing; the page says it has ended.
@@ -318,7 +327,7 @@ func TestKeyfaxInterviewCancel(t *testing.T) {
 	res := h.keyfaxResults(auth, l)
 	wantStatus(t, "results after cancel", res, 200)
 	m := decode(t, res.Body)
-	if path(m, "KeyfaxData", "Status") != "2" || path(m, "KeyfaxData", "Call", "@type") != "RD" || path(m, "KeyfaxData", "Fault") != nil {
+	if path(m, "KeyfaxData", "Status") != "2" || path(m, "KeyfaxData", "Call", "@type") != "RD" || path(m, "KeyfaxData", "Call", "RepairCount") != "0" {
 		t.Errorf("cancelled results: %s", res.Body)
 	}
 
@@ -331,7 +340,7 @@ func TestKeyfaxInterviewCancel(t *testing.T) {
 	}
 	res = h.keyfaxResults(auth, l2)
 	wantStatus(t, "results", res, 200)
-	if got := path(decode(t, res.Body), "KeyfaxData", "Fault", "Repair", "Priority"); got != "R" {
+	if got := path(decode(t, res.Body), "KeyfaxData", "Call", "Repair").([]any); len(got) != 1 || path(got[0], "Priority") != "R" {
 		t.Errorf("default answers: priority %v, want R", got)
 	}
 }
@@ -344,11 +353,21 @@ func TestKeyfaxStartupAndResultsErrors(t *testing.T) {
 
 	wantStatus(t, "startup without auth", h.call("POST", base+"/api/v1/startup", nil, startupBody("X", "")), 401)
 	wantStatus(t, "results without auth", h.call("POST", base+"/api/v1/results", nil, `{"guid":"`+l.GUID+`"}`), 401)
-	wantStatus(t, "startup not JSON", h.call("POST", base+"/api/v1/startup", auth, "<StartUpData/>"), 400)
-	wantStatus(t, "javascript: return URL", h.call("POST", base+"/api/v1/startup", auth, startupBody("X", "javascript:alert(1)")), 400)
-	wantStatus(t, "unknown guid", h.keyfaxResults(auth, launch{GUID: "00000000-0000-4000-8000-000000000000", Company: "OL3_Dev"}), 404)
-	wantStatus(t, "wrong company", h.keyfaxResults(auth, launch{GUID: l.GUID, Company: "Other"}), 404)
-	wantStatus(t, "no guid", h.call("POST", base+"/api/v1/results", auth, `{"company":"OL3_Dev"}`), 400)
+	// The document defines no 400 here: invalid start-up data and bad results
+	// requests are 500 with the error in the body.
+	for name, r := range map[string]*signers.Response{
+		"startup not JSON":       h.call("POST", base+"/api/v1/startup", auth, "<StartUpData/>"),
+		"javascript: return URL": h.call("POST", base+"/api/v1/startup", auth, startupBody("X", "javascript:alert(1)")),
+		"unknown guid":           h.keyfaxResults(auth, launch{GUID: "00000000-0000-4000-8000-000000000000", Company: "OL3_Dev"}),
+		"wrong company":          h.keyfaxResults(auth, launch{GUID: l.GUID, Company: "Other"}),
+		"no guid":                h.call("POST", base+"/api/v1/results", auth, `{"company":"OL3_Dev"}`),
+		"results not JSON":       h.call("POST", base+"/api/v1/results", auth, "guid="+l.GUID),
+	} {
+		wantStatus(t, name, r, 500)
+		if msg, _ := decode(t, r.Body)["message"].(string); msg == "" {
+			t.Errorf("%s: no error in the body: %s", name, r.Body)
+		}
+	}
 	wantStatus(t, "GET results", h.call("GET", base+"/api/v1/results", auth, ""), 405)
 	wantStatus(t, "unknown launch", h.call("GET", base+"/launch?guid=nope", nil, ""), 404)
 	// Paths are matched without regard to case, as IIS does.
@@ -361,24 +380,4 @@ func TestKeyfaxStartupAndResultsErrors(t *testing.T) {
 	if path(ex, "mode", "value") != "RD" {
 		t.Errorf("example start-up data %v", ex)
 	}
-}
-
-func TestKeyfaxKey(t *testing.T) {
-	h := start(t, Options{})
-	base := h.env["KEYFAX_BASE_URL"]
-	wantStatus(t, "GET key: keys exist", h.call("GET", base+"/api/v1/key?hostName=Sandbox", nil, ""), 400)
-	wantStatus(t, "GET key: unknown host", h.call("GET", base+"/api/v1/key?hostName=Other", nil, ""), 400)
-	wantStatus(t, "POST key without auth", h.call("POST", base+"/api/v1/key", nil, ""), 401)
-	r := h.keyfaxBasic(h.keyfaxSigner(), "POST", "/api/v1/key", "", h.clk.Now())
-	wantStatus(t, "POST key", r, 200)
-	m := decode(t, r.Body)
-	s2, err := keyfax.NewSigner(m["hostName"].(string), m["apiKey"].(string), m["signingKey"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m["apiKey"] == h.env["KEYFAX_API_KEY"] {
-		t.Error("POST key returned the existing key")
-	}
-	wantStatus(t, "token with the new key", h.keyfaxBasic(s2, "GET", "/api/v1/token", "", h.clk.Now()), 200)
-	wantStatus(t, "token with the first key still", h.keyfaxBasic(h.keyfaxSigner(), "GET", "/api/v1/token", "", h.clk.Now()), 200)
 }

@@ -16,11 +16,16 @@ import (
 //	GET  /api/customers/{id}/phone-books[?search=]   the customer's phone book entries (HEAD too)
 //	POST /api/customers/{id}/phone-books             add an entry: {"data":[{"name","value"}...]} -> 201
 //	GET  /api/customers/{id}/phone-books/{entry}     one entry, 404 if unknown
+//	PUT  /api/customers/{id}/announcements/{name}    an audio upload (audio/*) -> 204
 //
 // Every request must carry a valid NFON-API signature whose x-nfon-date is
 // within 15 minutes of the emulator's clock (nfon.Verifier, over the
-// request-target as it arrived); anything else is 403, as NFON answers.
-// Phone books are in memory, per customer, seeded with two entries.
+// request-target as it arrived); anything else is 403, as NFON answers
+// (docs/PROTOCOLS.md, "NFON"). The listing reads its query as a server decodes
+// it: a raw "+" is a space, "%2B" a plus. POST and PUT need a Content-Type header (400
+// without): it is "Required for POST and PUT requests". An audio upload sends
+// its audio type too; only the signature omits it and Content-MD5. Phone books
+// are in memory, per customer, seeded with two entries.
 type nfonEmu struct {
 	s        *Sandbox
 	verifier *nfon.Verifier
@@ -73,6 +78,10 @@ func (n *nfonEmu) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if (r.Method == "POST" || r.Method == "PUT") && strings.TrimSpace(r.Header.Get("Content-Type")) == "" {
+		nfonError(w, http.StatusBadRequest, "Content-Type header is required for POST and PUT requests")
+		return
+	}
 	h := make(signers.Header, len(r.Header))
 	for k := range r.Header {
 		h[k] = r.Header.Get(k)
@@ -81,8 +90,12 @@ func (n *nfonEmu) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		nfonError(w, http.StatusForbidden, "NFON-API authentication failed: "+err.Error())
 		return
 	}
-	// /api/customers/{id}/phone-books[/{entry}]
 	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(seg) == 5 && seg[0] == "api" && seg[1] == "customers" && seg[2] != "" && seg[3] == "announcements" && seg[4] != "" {
+		n.announcement(w, r, body)
+		return
+	}
+	// /api/customers/{id}/phone-books[/{entry}]
 	if len(seg) < 4 || len(seg) > 5 || seg[0] != "api" || seg[1] != "customers" || seg[2] == "" || seg[3] != "phone-books" {
 		nfonError(w, http.StatusNotFound, "no such resource")
 		return
@@ -242,4 +255,20 @@ func (n *nfonEmu) create(w http.ResponseWriter, r *http.Request, customer string
 	doc := n.entryJSON(r, customer, e)
 	w.Header().Set("Location", doc["href"].(string))
 	writeJSON(w, http.StatusCreated, doc)
+}
+
+// announcement takes an audio upload: the body must be audio (its Content-Type
+// audio/*, which is why the signature left Content-Type and Content-MD5 out).
+// The sandbox keeps no audio.
+func (n *nfonEmu) announcement(w http.ResponseWriter, r *http.Request, body []byte) {
+	if r.Method != "PUT" {
+		w.Header().Set("Allow", "PUT")
+		nfonError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if ct := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Type"))); !strings.HasPrefix(ct, "audio/") || len(body) == 0 {
+		nfonError(w, http.StatusUnsupportedMediaType, "an announcement is an audio file (Content-Type audio/*)")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -104,5 +106,72 @@ func TestNFONRefused(t *testing.T) {
 		if resp := h.send(req); resp.Status != 403 {
 			t.Errorf("%s: status %d, want 403: %s", name, resp.Status, resp.Body)
 		}
+	}
+}
+
+// "Content-Type header: ... Required for POST and PUT requests only." A POST
+// signed without one is refused, whatever its signature.
+func TestNFONContentTypeRequired(t *testing.T) {
+	h := start(t, Options{})
+	const books = "/api/customers/K1234/phone-books"
+	for _, method := range []string{"POST", "PUT"} {
+		// The core refuses to sign such a request (E_INPUT), so the header is
+		// dropped after signing: an old client's request.
+		req := h.nfonSigned(h.env["NFON_SECRET"], method, books, nfonVectorBody, h.clk.Now())
+		delete(req.Header, "Content-Type")
+		r := h.send(req)
+		wantStatus(t, method+" without Content-Type", r, 400)
+		if m := decode(t, r.Body); !strings.Contains(m["message"].(string), "Content-Type") {
+			t.Errorf("%s: %s", method, r.Body)
+		}
+	}
+}
+
+// "Audio Upload Exception: For requests including audio file content, omit
+// both Content-MD5 and Content-Type": the upload still says it is audio.
+func TestNFONAudioUpload(t *testing.T) {
+	h := start(t, Options{})
+	s, _ := nfon.NewSigner(h.env["NFON_KEY_ID"], h.env["NFON_SECRET"])
+	const ann = "/api/customers/K1234/announcements/welcome"
+	upload := func(ct string) *signers.Response {
+		req := &signers.Request{Method: "PUT", URL: h.env["NFON_BASE_URL"] + ann, Body: []byte("RIFF....WAVEfmt "),
+			Header: signers.Header{"Content-Type": ct}}
+		if _, err := s.SignRequest(req, h.clk.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return h.send(req)
+	}
+	r := upload("audio/x-wav")
+	wantStatus(t, "audio upload", r, 204)
+	wantStatus(t, "not audio", upload("application/json"), 415)
+
+	// The string to sign of the upload has no Content-MD5 and Content-Type lines.
+	req := &signers.Request{Method: "PUT", URL: h.env["NFON_BASE_URL"] + ann, Body: []byte("RIFF"), Header: signers.Header{"Content-Type": "audio/x-wav"}}
+	sts, err := s.SignRequest(req, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "PUT\nMon, 02 Mar 2026 10:00:00 GMT\n/sandbox/nfon" + ann; sts != want || req.Header.Get("Content-MD5") != "" {
+		t.Errorf("string to sign %q, want %q", sts, want)
+	}
+}
+
+// A query's "+" is read as the server decodes it: a space; "%2B" is a plus.
+// The listing is asked directly, so this holds whatever the signature rules
+// say about a raw "+".
+func TestNFONQueryPlus(t *testing.T) {
+	h := start(t, Options{})
+	for query, want := range map[string]int{"search=%2B49": 2, "search=+49": 0, "search=+89": 2} {
+		w := httptest.NewRecorder()
+		h.s.nfon.list(w, httptest.NewRequest("GET", "/api/customers/K1234/phone-books?"+query, nil), "K1234")
+		var m struct{ Total int }
+		if err := json.Unmarshal(w.Body.Bytes(), &m); err != nil || w.Code != 200 || m.Total != want {
+			t.Errorf("%s: %d entries (status %d), want %d", query, m.Total, w.Code, want)
+		}
+	}
+	r := h.send(h.nfonSigned(h.env["NFON_SECRET"], "GET", "/api/customers/K1234/phone-books?search=%2B49", "", h.clk.Now()))
+	wantStatus(t, "signed search %2B49", r, 200)
+	if decode(t, r.Body)["total"] != 2.0 {
+		t.Errorf("search %%2B49: %s", r.Body)
 	}
 }

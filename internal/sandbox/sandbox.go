@@ -2,19 +2,21 @@
 // Fortis, Ansira, Fonn) closely enough that the demo page, the broker and the
 // tests run end to end on localhost with no real account.
 //
-// Each emulator checks requests the way the provider documents it, with the
-// verifiers of apisign's own core (signers/keyfax, signers/nfon, signers/fortis),
-// issues and expires tokens, and answers 202/401/403/429 where the real API
-// does. Credentials are fresh random values drawn at New, so nothing here is a
-// shared secret; Env hands them to the broker under the names of its contract.
+// Each emulator answers as the vendor's document says (docs/PROTOCOLS.md has a
+// section per provider): status codes, body shapes and field names as the
+// documents' examples, checked with the verifiers of apisign's own core
+// (signers/keyfax, signers/nfon, signers/fortis); where a document leaves an
+// answer open, the emulator's choice is said in its doc comment. Credentials
+// are fresh random values drawn at New, so nothing here is a shared secret; Env
+// hands them to the broker under the names of its contract.
 //
 // One handler serves every provider under a prefix:
 //
 //	/keyfax/Interview/api/v1/...   Keyfax Web API, plus the interview page at /keyfax/Interview/launch
-//	/nfon/api/...                  NFON Service Portal API (phone books)
-//	/fortis/v2/...                 Fortis v2 (token, transactions)
+//	/nfon/api/...                  NFON Service Portal API (phone books, announcements)
+//	/fortis/v2/...                 Fortis v2 (token, contactsso, transactions, contacts), /fortis/sso/ the SSO links
 //	/ansira/oauth/v2/oauth-token   Ansira token endpoint
-//	/ansira/api/...                Ansira API (campaigns)
+//	/ansira/api/...                Ansira API (campaigns, with filter/order_by/paging)
 //	/fonn/api/...                  Fonn API (projects)
 //
 // It may be mounted under a path (the dev server uses /sandbox with
@@ -50,10 +52,21 @@ type Options struct {
 
 	// KeyfaxTokenTTL is the lifetime of a Keyfax JWT; 0 means 24 hours.
 	KeyfaxTokenTTL time.Duration
+	// KeyfaxWebHook is the WebHookUrl of the sandbox's Keyfax host (the
+	// KeyGen element of kfServerConfig.xml): POST /api/v1/key posts the new keys
+	// there as JSON. Empty means e-mail delivery, read with KeyfaxMailbox.
+	KeyfaxWebHook string
+	// KeyfaxNewHosts are further KeyGen host names, without keys until the
+	// anonymous GET /api/v1/key creates them (201, then 400). Nil means the
+	// kfServerConfig.xml example's one, "Default".
+	KeyfaxNewHosts []string
 	// FortisIdle is the idle expiry of a Fortis session token; 0 means 15 minutes.
 	FortisIdle time.Duration
 	// AnsiraTokenTTL is the expires_in of an Ansira access token; 0 means 1 hour.
 	AnsiraTokenTTL time.Duration
+	// AnsiraRateLimit is how many calls per second one IP address may make to
+	// one Ansira endpoint before 429; 0 means 5 (stage; production allows 10).
+	AnsiraRateLimit int
 	// FonnBurst is how many calls per FonnWindow one subscription key may make
 	// before Fonn answers 429; 0 means 30.
 	FonnBurst int
@@ -73,11 +86,13 @@ type Credentials struct {
 	FortisUsername, FortisPassword, FortisDomain string
 	FortisUserID, FortisUserAPIKey               string
 	FortisUserHashKey                            string
+	FortisOAuthToken                             string // as if Fortis' OAuth process had issued it
 
 	AnsiraClientID, AnsiraClientSecret string
 	AnsiraAssertion, AnsiraScope       string
 
-	FonnSubscriptionKey, FonnAccessToken string
+	FonnSubscriptionKey, FonnSecondarySubscriptionKey string
+	FonnAccessToken, FonnWorkspaceToken               string
 }
 
 // Sandbox is the set of emulators behind one http.Handler. It is safe for
@@ -106,10 +121,10 @@ func New(opts Options) *Sandbox {
 		c = clock.Real
 	}
 	s := &Sandbox{base: base, clock: c, mux: http.NewServeMux()}
-	s.keyfax = newKeyfax(s, opts.KeyfaxTokenTTL)
+	s.keyfax = newKeyfax(s, opts)
 	s.nfon = newNFON(s)
 	s.fortis = newFortis(s, opts.FortisIdle)
-	s.ansira = newAnsira(s, opts.AnsiraTokenTTL)
+	s.ansira = newAnsira(s, opts)
 	s.fonn = newFonn(s, opts.FonnBurst, opts.FonnWindow)
 
 	s.mux.Handle("/keyfax/", http.StripPrefix("/keyfax", s.keyfax))
@@ -151,6 +166,7 @@ func (s *Sandbox) Env() map[string]string {
 		"FORTIS_USERNAME":     c.FortisUsername,
 		"FORTIS_PASSWORD":     c.FortisPassword,
 		"FORTIS_DOMAIN":       c.FortisDomain,
+		"FORTIS_OAUTH_TOKEN":  c.FortisOAuthToken,
 
 		"ANSIRA_TOKEN_URL":     s.base + "/ansira/oauth/v2/oauth-token",
 		"ANSIRA_CLIENT_ID":     c.AnsiraClientID,
@@ -158,10 +174,12 @@ func (s *Sandbox) Env() map[string]string {
 		"ANSIRA_ASSERTION":     c.AnsiraAssertion,
 		"ANSIRA_SCOPE":         c.AnsiraScope,
 
-		"FONN_BASE_URL":         s.base + "/fonn",
-		"FONN_SUBSCRIPTION_KEY": c.FonnSubscriptionKey,
-		"FONN_ACCESS_TOKEN":     c.FonnAccessToken,
-		"FONN_ALLOWED_PATHS":    "/api/",
+		"FONN_BASE_URL":                   s.base + "/fonn",
+		"FONN_SUBSCRIPTION_KEY":           c.FonnSubscriptionKey,
+		"FONN_ACCESS_TOKEN":               c.FonnAccessToken,
+		"FONN_SECONDARY_SUBSCRIPTION_KEY": c.FonnSecondarySubscriptionKey,
+		"FONN_WORKSPACE_TOKEN":            c.FonnWorkspaceToken,
+		"FONN_ALLOWED_PATHS":              "/api/",
 	}
 }
 

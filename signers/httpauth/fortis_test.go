@@ -148,7 +148,7 @@ func TestFortisTokenTransport(t *testing.T) {
 	srv := httptest.NewServer(api)
 	defer srv.Close()
 	sess, err := fortis.NewSession(fortis.SessionConfig{
-		BaseURL: srv.URL, DeveloperID: "dev-1", Username: "u", Password: "p",
+		BaseURL: srv.URL, DeveloperID: "dev-1", Username: "u", Password: "p", Domain: "dom",
 		Doer: NewDoer(srv.Client()), Clock: clk,
 	})
 	if err != nil {

@@ -532,10 +532,11 @@ func TestBodyCap(t *testing.T) {
 	}
 	const books = "/nfon/api/customers/K1234/phone-books"
 	exact, over := entry(1000), entry(1001)
-	if rec := h.do(req{Method: "POST", Target: books, Body: exact}); rec.Code != 201 {
+	ct := map[string]string{"Content-Type": "application/json"} // NFON requires it on a POST
+	if rec := h.do(req{Method: "POST", Target: books, Header: ct, Body: exact}); rec.Code != 201 {
 		t.Errorf("body of exactly the cap: status %d", rec.Code)
 	}
-	if rec := h.do(req{Method: "POST", Target: books, Body: exact, Chunked: true}); rec.Code != 201 {
+	if rec := h.do(req{Method: "POST", Target: books, Header: ct, Body: exact, Chunked: true}); rec.Code != 201 {
 		t.Errorf("chunked body of exactly the cap: status %d", rec.Code)
 	}
 	for _, r := range []req{
