@@ -276,6 +276,7 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusForbidden, CodeScope, "caller token is bound to another origin")
 		return
 	}
+	r = withScope(r, scope) // from here on, scopeOf(r) and callerKey(r) know the caller
 	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
 		// An absolute-form request line ("GET http://other/…") names a host; the
 		// broker only ever talks to its configured ones.
@@ -302,7 +303,7 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, signers.CodeInput, "request body is larger than "+strconv.FormatInt(b.maxBody, 10)+" bytes")
 		return
 	}
-	rt.serve(b, w, withScope(r, scope), rest)
+	rt.serve(b, w, r, rest)
 }
 
 // methodAllowed answers 405 for a method the route does not take.

@@ -115,6 +115,7 @@ func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, p
 	defer cancel()
 	resp, err := b.send(ctx, req)
 	if err == nil && f.again != nil && f.again(req, resp) {
+		b.logf("apisign broker: %s refused a credential; sent once more with the other", f.name)
 		resp, err = b.send(ctx, req)
 	}
 	if err != nil {
