@@ -151,3 +151,37 @@ func TestServeConnectionLimit(t *testing.T) {
 		t.Fatalf("after a held connection closed: %d, %v", status, err)
 	}
 }
+
+// TestServeRequestLines: the request lines of issue 12's F7, natively. net/http
+// refuses a malformed URL itself; CONNECT and absolute-form lines get the
+// broker's 403 (after the caller check). Nothing reaches an upstream.
+func TestServeRequestLines(t *testing.T) {
+	h, addr := serveBroker(t, 8, 5*time.Second)
+	cases := []struct {
+		line   string
+		status int
+		code   string
+	}{
+		{"GET /nfon/api/%zz HTTP/1.1", 400, ""},
+		{"GET /nfon/api/% HTTP/1.1", 400, ""},
+		{"GET /nfon/api/a\x7fb HTTP/1.1", 400, ""},
+		{"CONNECT evil.example:443 HTTP/1.1", 403, "E_INPUT"},
+		{"GET http://evil.example/nfon/api/x HTTP/1.1", 403, "E_INPUT"},
+	}
+	for _, c := range cases {
+		conn := dial(t, addr)
+		io.WriteString(conn, c.line+"\r\nHost: "+addr+"\r\n"+HeaderCaller+": "+h.caller()+"\r\n\r\n")
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Errorf("%q: %v", c.line, err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status || resp.Header.Get(HeaderError) != c.code {
+			t.Errorf("%q: %d %q, want %d %q", c.line, resp.StatusCode, resp.Header.Get(HeaderError), c.status, c.code)
+		}
+	}
+	if n := len(h.up.Requests()); n != 0 {
+		t.Errorf("%d requests reached the upstream", n)
+	}
+}
