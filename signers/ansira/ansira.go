@@ -35,7 +35,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
+	"github.com/apisign/apisign/signers/weburl"
 	"strconv"
 	"strings"
 	"sync"
@@ -73,7 +73,7 @@ type TokenRequestParams struct {
 //
 //	grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&scope=<scope>&assertion=<assertion>
 //
-// Each value is encoded with url.QueryEscape, the
+// Each value is encoded with weburl.QueryEscape, the
 // application/x-www-form-urlencoded rules as Go writes them: A-Z a-z 0-9 - _ . ~
 // stay, a space becomes "+", every other byte of the UTF-8 text becomes %XX
 // (upper-case hex; so "*" is %2A). Any form decoder (URLSearchParams included)
@@ -81,13 +81,13 @@ type TokenRequestParams struct {
 func FormBody(scope, assertion string) string {
 	var b strings.Builder
 	b.WriteString("grant_type=")
-	b.WriteString(url.QueryEscape(GrantType))
+	b.WriteString(weburl.QueryEscape(GrantType))
 	if scope != "" {
 		b.WriteString("&scope=")
-		b.WriteString(url.QueryEscape(scope))
+		b.WriteString(weburl.QueryEscape(scope))
 	}
 	b.WriteString("&assertion=")
-	b.WriteString(url.QueryEscape(assertion))
+	b.WriteString(weburl.QueryEscape(assertion))
 	return b.String()
 }
 
@@ -111,7 +111,7 @@ func BasicAuth(clientID, clientSecret string) (string, error) {
 // E_INPUT: the request carries the client secret.
 func CheckTokenURL(raw string) error {
 	const op = "ansira.TokenURL"
-	u, err := url.Parse(raw)
+	u, err := weburl.Parse(raw)
 	if err != nil || u.Host == "" || u.Hostname() == "" || u.User != nil || u.Fragment != "" ||
 		u.Opaque != "" || strings.ContainsAny(raw, "# \t\r\n") {
 		return signers.E(signers.CodeInput, op, "token URL is not an absolute URL")

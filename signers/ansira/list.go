@@ -2,8 +2,8 @@ package ansira
 
 import (
 	"context"
+	"github.com/apisign/apisign/signers/weburl"
 	"iter"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -88,7 +88,7 @@ func (p ListParams) Encode() (string, error) {
 		}
 		b.WriteString(kv[0])
 		b.WriteByte('=')
-		b.WriteString(strings.ReplaceAll(url.QueryEscape(kv[1]), "+", "%20"))
+		b.WriteString(strings.ReplaceAll(weburl.QueryEscape(kv[1]), "+", "%20"))
 	}
 	return b.String(), nil
 }

@@ -32,8 +32,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"github.com/apisign/apisign/signers/weburl"
 	"hash"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -329,7 +329,7 @@ func APIKey(developerID, userID, userAPIKey string, mode Mode) (Auth, error) {
 
 // ApplyTo adds a's header fields to req.Header (creating it if needed) and
 // appends a's query parameters to req.URL, keeping the existing query bytes as
-// they are and encoding the new ones with url.QueryEscape.
+// they are and encoding the new ones with weburl.QueryEscape.
 func (a Auth) ApplyTo(req *signers.Request) error {
 	const op = "fortis.ApplyTo"
 	if req == nil {
@@ -352,10 +352,10 @@ func (a Auth) ApplyTo(req *signers.Request) error {
 }
 
 // AppendQuery appends name=value pairs to the query of rawURL (before any
-// fragment), encoding them with url.QueryEscape. The URL must be absolute.
+// fragment), encoding them with weburl.QueryEscape. The URL must be absolute.
 func AppendQuery(rawURL string, q [][2]string) (string, error) {
 	const op = "fortis.AppendQuery"
-	u, err := url.Parse(rawURL)
+	u, err := weburl.Parse(rawURL)
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return "", signers.E(signers.CodeInput, op, "URL is not absolute")
 	}
@@ -378,9 +378,9 @@ func AppendQuery(rawURL string, q [][2]string) (string, error) {
 			b.WriteByte(sep)
 		}
 		sep = '&'
-		b.WriteString(url.QueryEscape(kv[0]))
+		b.WriteString(weburl.QueryEscape(kv[0]))
 		b.WriteByte('=')
-		b.WriteString(url.QueryEscape(kv[1]))
+		b.WriteString(weburl.QueryEscape(kv[1]))
 	}
 	b.WriteString(frag)
 	return b.String(), nil

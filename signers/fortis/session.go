@@ -3,7 +3,7 @@ package fortis
 import (
 	"context"
 	"encoding/json"
-	"net/url"
+	"github.com/apisign/apisign/signers/weburl"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,13 +120,13 @@ func CloseRequest(baseURL, developerID, tok string) (*signers.Request, error) {
 		}
 		h[HeaderDeveloperID] = developerID
 	}
-	return &signers.Request{Method: "DELETE", URL: base + TokenPath + "/" + url.PathEscape(tok), Header: h}, nil
+	return &signers.Request{Method: "DELETE", URL: base + TokenPath + "/" + weburl.PathEscape(tok), Header: h}, nil
 }
 
 // checkBaseURL accepts an absolute http(s) URL without query or fragment and
 // returns it without a trailing slash.
 func checkBaseURL(op, raw string) (string, error) {
-	u, err := url.Parse(raw)
+	u, err := weburl.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
 		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?# \t\r\n") {
 		return "", signers.E(signers.CodeInput, op, "base URL must be an absolute http(s) URL without query or fragment")
@@ -472,7 +472,7 @@ func ParseSSOResponse(status int, body []byte) (SSO, error) {
 	if json.Unmarshal(body, &doc) != nil || json.Unmarshal(doc.Record, &rec) != nil || rec.URL == "" {
 		return SSO{}, signers.E(signers.CodeToken, op, "answer lacks contactsso.url")
 	}
-	u, err := url.Parse(rec.URL)
+	u, err := weburl.Parse(rec.URL)
 	local := err == nil && u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1")
 	if err != nil || (u.Scheme != "https" && !local) || u.Host == "" || u.User != nil || strings.ContainsAny(rec.URL, " \t\r\n") {
 		return SSO{}, signers.E(signers.CodeToken, op, "contactsso.url is not an absolute https URL")

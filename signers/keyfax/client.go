@@ -2,7 +2,7 @@ package keyfax
 
 import (
 	"encoding/json"
-	"net/url"
+	"github.com/apisign/apisign/signers/weburl"
 	"strconv"
 	"strings"
 
@@ -111,7 +111,7 @@ func ReadLaunch(answer, sent any) (l Launch, ok bool) {
 		l.Company = first(l.Company, itemString(member(o, "company")))
 	}
 	if l.GUID == "" {
-		if u, err := url.Parse(l.LaunchURL); err == nil {
+		if u, err := weburl.Parse(l.LaunchURL); err == nil {
 			l.GUID = u.Query().Get("guid")
 		}
 	}

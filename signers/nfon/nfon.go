@@ -35,8 +35,8 @@ import (
 	"crypto/md5"
 	"crypto/sha1"
 	"encoding/base64"
+	"github.com/apisign/apisign/signers/weburl"
 	"hash"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -352,7 +352,7 @@ func (s *Signer) SignRequest(req *signers.Request, now time.Time) (string, error
 	if req == nil {
 		return "", signers.E(signers.CodeInput, op, "nil request")
 	}
-	u, err := url.Parse(req.URL)
+	u, err := weburl.Parse(req.URL)
 	if err != nil {
 		// The url error repeats the URL; leave it out of the message.
 		return "", signers.E(signers.CodeInput, op, "URL cannot be parsed")

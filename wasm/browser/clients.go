@@ -4,8 +4,8 @@ package main
 
 import (
 	"context"
+	"github.com/apisign/apisign/signers/weburl"
 	"math"
-	"net/url"
 	"strconv"
 	"strings"
 	"syscall/js"
@@ -92,7 +92,7 @@ func millis(v js.Value, def time.Duration) (time.Duration, error) {
 // checkBase accepts an absolute http(s) URL without credentials, query or
 // fragment and returns it without a trailing slash.
 func checkBase(op, name, raw string) (string, error) {
-	u, err := url.Parse(raw)
+	u, err := weburl.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?# \t\r\n") {
 		return "", signers.E(signers.CodeInput, op, name+" must be an absolute http(s) URL without query or fragment")
@@ -237,7 +237,7 @@ func httpToken(s string) bool {
 // error carries the status and the answer's data.
 func httpFailure(code signers.Code, op string, req *signers.Request, resp *signers.Response) error {
 	path := req.URL
-	if u, err := url.Parse(req.URL); err == nil {
+	if u, err := weburl.Parse(req.URL); err == nil {
 		path = u.Path // never the query: it may hold a credential
 	}
 	return &respError{err: &signers.Error{Code: code, Op: op, Status: resp.Status,

@@ -5,7 +5,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
-	"net/url"
+	"github.com/apisign/apisign/signers/weburl"
 	"strconv"
 	"strings"
 	"sync"
@@ -537,11 +537,11 @@ func TestRequestChecks(t *testing.T) {
 }
 
 func TestReturned(t *testing.T) {
-	launch, _ := url.Parse("https://kf.example/Interview/launch?guid=1")
-	ret, _ := url.Parse("https://site.example/keyfax-return")
+	launch, _ := weburl.Parse("https://kf.example/Interview/launch?guid=1")
+	ret, _ := weburl.Parse("https://site.example/keyfax-return")
 	for _, c := range []struct {
 		href string
-		ret  *url.URL
+		ret  *weburl.URL
 		want bool
 	}{
 		{"about:blank", ret, false},

@@ -5,7 +5,7 @@ package main
 import (
 	"context"
 	"errors"
-	"net/url"
+	"github.com/apisign/apisign/signers/weburl"
 	"strings"
 	"syscall/js"
 	"unicode/utf8"
@@ -371,7 +371,7 @@ func (d *fetchDoer) Do(ctx context.Context, req *signers.Request) (*signers.Resp
 // and path, with "?…" in place of a query, whose values may hold a credential
 // (and no user info or fragment).
 func withoutQuery(raw string) string {
-	u, err := url.Parse(raw)
+	u, err := weburl.Parse(raw)
 	if err != nil || u.Host == "" {
 		return "(a malformed URL)"
 	}

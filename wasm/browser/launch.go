@@ -4,7 +4,7 @@ package main
 
 import (
 	"context"
-	"net/url"
+	"github.com/apisign/apisign/signers/weburl"
 	"strings"
 	"syscall/js"
 	"time"
@@ -37,17 +37,17 @@ func keyfaxLaunch(ctx context.Context, args js.Value) (any, error) {
 	if launchURL.Type() != js.TypeString || returnURL.Type() != js.TypeString || opts.Type() != js.TypeObject {
 		return nil, signers.E(signers.CodeInput, op, "needs the launch URL and options")
 	}
-	lu, err := url.Parse(launchURL.String())
+	lu, err := weburl.Parse(launchURL.String())
 	if err != nil || (lu.Scheme != "http" && lu.Scheme != "https") || lu.Host == "" {
 		return nil, signers.E(signers.CodeInput, op, "launch URL must be an absolute http(s) URL")
 	}
-	var ru *url.URL
+	var ru *weburl.URL
 	if r := returnURL.String(); r != "" {
 		// Keyfax fills the placeholders {0}..{3} of the return URL's query.
 		if i := strings.IndexAny(r, "?#{"); i >= 0 {
 			r = r[:i]
 		}
-		if ru, err = url.Parse(r); err != nil || ru.Host == "" {
+		if ru, err = weburl.Parse(r); err != nil || ru.Host == "" {
 			return nil, signers.E(signers.CodeInput, op, "return URL must be an absolute http(s) URL")
 		}
 	}
@@ -218,8 +218,8 @@ func (w *launchWindow) cleanup(keepFrame bool) {
 
 // returned reports whether href is the return page: at the return URL's origin
 // and path when there is one, else any http(s) page other than the launch page.
-func returned(href string, launch, ret *url.URL) bool {
-	u, err := url.Parse(href)
+func returned(href string, launch, ret *weburl.URL) bool {
+	u, err := weburl.Parse(href)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return false // about:blank while the frame starts
 	}
@@ -236,7 +236,7 @@ func launchResult(href string) js.Value {
 	o := newObject()
 	o.Set("url", href)
 	params := newObject()
-	if u, err := url.Parse(href); err == nil {
+	if u, err := weburl.Parse(href); err == nil {
 		for k, v := range u.Query() {
 			if len(v) > 0 {
 				params.Set(k, v[0])

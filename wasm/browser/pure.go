@@ -3,7 +3,7 @@
 package main
 
 import (
-	"net/url"
+	"github.com/apisign/apisign/signers/weburl"
 	"slices"
 	"strings"
 
@@ -126,9 +126,9 @@ func fortisAPIKey(f inputs8) error {
 		if i > 0 {
 			qs.WriteByte('&')
 		}
-		qs.WriteString(url.QueryEscape(kv[0]))
+		qs.WriteString(weburl.QueryEscape(kv[0]))
 		qs.WriteByte('=')
-		qs.WriteString(url.QueryEscape(kv[1]))
+		qs.WriteString(weburl.QueryEscape(kv[1]))
 	}
 	outTriple("s", "queryString", qs.String())
 	return nil
