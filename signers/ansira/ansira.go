@@ -34,7 +34,6 @@ package ansira
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"github.com/apisign/apisign/signers/weburl"
 	"strconv"
 	"strings"
@@ -43,6 +42,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/internal/jsonv"
 	"github.com/apisign/apisign/signers/token"
 )
 
@@ -166,11 +166,11 @@ func TokenRequest(p TokenRequestParams) (*signers.Request, error) {
 // Token is Ansira's answer to the token request.
 type Token struct {
 	AccessToken string
-	TokenType   string          // "bearer" as Ansira sends it (checked, without regard to case, when present)
-	Scope       string          // the scopes granted, comma-separated as Ansira sends them
-	Claims      json.RawMessage // as sent (nil when absent)
-	ExpiresIn   int64           // seconds, as sent
-	Expiry      time.Time       // now + ExpiresIn
+	TokenType   string    // "bearer" as Ansira sends it (checked, without regard to case, when present)
+	Scope       string    // the scopes granted, comma-separated as Ansira sends them
+	Claims      []byte    // as sent, JSON (nil when absent or null)
+	ExpiresIn   int64     // seconds, as sent
+	Expiry      time.Time // now + ExpiresIn
 }
 
 // ParseTokenResponse reads the token answer
@@ -197,28 +197,31 @@ func ParseTokenResponse(status int, body []byte, now time.Time) (Token, error) {
 		}
 		return Token{}, &signers.Error{Code: code, Op: op, Msg: msg, Status: status}
 	}
-	var doc struct {
-		AccessToken *string         `json:"access_token"`
-		TokenType   *string         `json:"token_type"`
-		Scope       string          `json:"scope"`
-		Claims      json.RawMessage `json:"claims"`
-		ExpiresIn   json.RawMessage `json:"expires_in"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
+	// Read as encoding/json reads it into string fields (members matched
+	// without regard to case, absent or null leaves them unset) and raw ones.
+	doc, err := jsonv.Parse(body)
+	access, _ := doc.Field("access_token")
+	tokenType, _ := doc.Field("token_type")
+	scope, _ := doc.Field("scope")
+	claimsV, hasClaims := doc.Field("claims")
+	expires, _ := doc.Field("expires_in")
+	if err != nil || doc.Kind != jsonv.Object && doc.Kind != jsonv.Null || !stringOrNull(access) || !stringOrNull(tokenType) || !stringOrNull(scope) {
 		return Token{}, signers.E(signers.CodeToken, op, "answer is not the expected JSON")
 	}
-	if doc.AccessToken == nil || *doc.AccessToken == "" {
+	accessToken, _ := access.Str()
+	if accessToken == "" {
 		return Token{}, signers.E(signers.CodeToken, op, "answer lacks access_token")
 	}
-	for i := 0; i < len(*doc.AccessToken); i++ {
-		if c := (*doc.AccessToken)[i]; c <= ' ' || c >= 0x7f {
+	for i := 0; i < len(accessToken); i++ {
+		if c := accessToken[i]; c <= ' ' || c >= 0x7f {
 			return Token{}, signers.E(signers.CodeToken, op, "access_token contains a space, control or non-ASCII character")
 		}
 	}
-	if doc.TokenType != nil && !strings.EqualFold(*doc.TokenType, "bearer") {
+	tt, typed := tokenType.Str()
+	if typed && !strings.EqualFold(tt, "bearer") {
 		return Token{}, signers.E(signers.CodeToken, op, "token_type is not bearer")
 	}
-	raw := string(doc.ExpiresIn)
+	raw := string(expires.Raw)
 	if len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' {
 		raw = raw[1 : len(raw)-1]
 	}
@@ -226,18 +229,18 @@ func ParseTokenResponse(status int, body []byte, now time.Time) (Token, error) {
 	if err != nil || n <= 0 || n > 1e9 || raw[0] == '+' {
 		return Token{}, signers.E(signers.CodeToken, op, "expires_in is missing or not a positive whole number of seconds")
 	}
-	tt := "Bearer"
-	if doc.TokenType != nil {
-		tt = *doc.TokenType
+	if !typed {
+		tt = "Bearer"
 	}
-	var claims json.RawMessage
-	if len(doc.Claims) > 0 && string(doc.Claims) != "null" {
-		claims = append(json.RawMessage(nil), doc.Claims...)
+	var claims []byte
+	if hasClaims && claimsV.Kind != jsonv.Null {
+		claims = append([]byte(nil), claimsV.Raw...)
 	}
+	sc, _ := scope.Str()
 	return Token{
-		AccessToken: *doc.AccessToken,
+		AccessToken: accessToken,
 		TokenType:   tt,
-		Scope:       doc.Scope,
+		Scope:       sc,
 		Claims:      claims,
 		ExpiresIn:   n,
 		Expiry:      now.Add(time.Duration(n) * time.Second),
@@ -248,18 +251,18 @@ func ParseTokenResponse(status int, body []byte, now time.Time) (Token, error) {
 // plain code (lower-case letters and underscores): safe to show, unlike the
 // rest of the body, which might echo what was sent.
 func oauthError(body []byte) string {
-	var doc struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(body, &doc) != nil || doc.Error == "" || len(doc.Error) > 40 {
+	doc, err := jsonv.Parse(body)
+	v, _ := doc.Field("error")
+	code, _ := v.Str()
+	if err != nil || doc.Kind != jsonv.Object && doc.Kind != jsonv.Null || !stringOrNull(v) || code == "" || len(code) > 40 {
 		return ""
 	}
-	for i := 0; i < len(doc.Error); i++ {
-		if c := doc.Error[i]; (c < 'a' || c > 'z') && c != '_' {
+	for i := 0; i < len(code); i++ {
+		if c := code[i]; (c < 'a' || c > 'z') && c != '_' {
 			return ""
 		}
 	}
-	return doc.Error
+	return code
 }
 
 // Header names and values of an Ansira API call.
@@ -410,3 +413,7 @@ func (s *TokenSource) Last() Token {
 	}
 	return s.last
 }
+
+// stringOrNull: what encoding/json decodes into a string field without an
+// error (an absent member reads as null).
+func stringOrNull(v jsonv.Value) bool { return v.Kind == jsonv.String || v.Kind == jsonv.Null }

@@ -31,7 +31,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"github.com/apisign/apisign/signers/weburl"
 	"hash"
 	"strconv"
@@ -41,6 +40,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/internal/lowhex"
 )
 
 // Wire names of the Fortis authentication fields (headers and query parameters).
@@ -81,7 +81,7 @@ func HashKey(userID, timestamp, userHashKey string) (string, error) {
 	}
 	m := hmac.New(sha256.New, []byte(userHashKey))
 	m.Write([]byte(StringToSign(userID, timestamp)))
-	return hex.EncodeToString(m.Sum(nil)), nil
+	return lowhex.String(m.Sum(nil)), nil
 }
 
 func checkHashInput(op, userID, timestamp string) error {
@@ -145,7 +145,7 @@ func (s *HMACSigner) Sign(t time.Time) (Signed, error) {
 	sts := StringToSign(s.userID, ts)
 	m := s.pool.Get().(hash.Hash)
 	m.Write([]byte(sts))
-	sum := hex.EncodeToString(m.Sum(nil))
+	sum := lowhex.String(m.Sum(nil))
 	m.Reset()
 	s.pool.Put(m)
 	return Signed{

@@ -2,7 +2,6 @@ package fortis
 
 import (
 	"context"
-	"encoding/json"
 	"github.com/apisign/apisign/signers/weburl"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/internal/jsonv"
 	"github.com/apisign/apisign/signers/token"
 )
 
@@ -44,14 +44,11 @@ func OpenRequest(baseURL, developerID, username, password, domain string) (*sign
 	if domain == "" {
 		return nil, signers.E(signers.CodeInput, op, "domain is empty (Fortis requires it in the token request)")
 	}
-	body, err := json.Marshal(struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-		Domain   string `json:"domain"`
-	}{username, password, domain})
-	if err != nil { // only for invalid UTF-8, which Marshal replaces; kept for safety
-		return nil, signers.E(signers.CodeInput, op, "credentials cannot be encoded as JSON")
-	}
+	body := jsonv.AppendString([]byte(`{"username":`), username)
+	body = append(body, `,"password":`...)
+	body = jsonv.AppendString(body, password)
+	body = append(body, `,"domain":`...)
+	body = append(jsonv.AppendString(body, domain), '}')
 	return &signers.Request{
 		Method: "POST",
 		URL:    base + TokenPath,
@@ -80,26 +77,28 @@ func ParseOpenResponse(status int, body []byte) (Opened, error) {
 	if status != 200 && status != 201 {
 		return Opened{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Msg: "token endpoint answered " + strconv.Itoa(status), Status: status}
 	}
-	var doc struct {
-		Token *struct {
-			Token  *string          `json:"token"`
-			Expire *json.RawMessage `json:"expire"`
-		} `json:"token"`
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
+	// Read as encoding/json reads {"token": {"token": string, "expire": any}}
+	// into pointers: an absent or null member is missing, a member of another
+	// type makes the answer unreadable.
+	doc, err := jsonv.Parse(body)
+	outer, _ := doc.Field("token")
+	tok, _ := outer.Field("token")
+	exp, _ := outer.Field("expire")
+	if err != nil || !objectOrNull(doc) || !objectOrNull(outer) || tok.Kind != jsonv.String && tok.Kind != jsonv.Null {
 		return Opened{}, signers.E(signers.CodeToken, op, "answer is not the expected JSON")
 	}
-	if doc.Token == nil || doc.Token.Token == nil || doc.Token.Expire == nil {
+	if tok.Kind == jsonv.Null || exp.Kind == jsonv.Null {
 		return Opened{}, signers.E(signers.CodeToken, op, "answer lacks token.token or token.expire")
 	}
-	if err := checkToken(op, *doc.Token.Token); err != nil {
+	t, _ := tok.Str()
+	if err := checkToken(op, t); err != nil {
 		return Opened{}, err
 	}
-	n, err := strconv.ParseInt(string(*doc.Token.Expire), 10, 64)
+	n, err := strconv.ParseInt(string(exp.Raw), 10, 64)
 	if err != nil || n <= 0 || n > 1e6 {
 		return Opened{}, signers.E(signers.CodeToken, op, "token.expire is not a positive whole number of minutes")
 	}
-	return Opened{Token: *doc.Token.Token, Expire: time.Duration(n) * time.Minute}, nil
+	return Opened{Token: t, Expire: time.Duration(n) * time.Minute}, nil
 }
 
 // CloseRequest builds `DELETE {baseURL}/v2/token/{token}` (the token
@@ -428,8 +427,7 @@ func SSORequest(baseURL string, auth Auth, fields []byte) (*signers.Request, err
 	if err != nil {
 		return nil, err
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(fields, &obj) != nil || obj == nil {
+	if obj, err := jsonv.Parse(fields); err != nil || obj.Kind != jsonv.Object {
 		return nil, signers.E(signers.CodeInput, op, "fields must be a JSON object")
 	}
 	req := &signers.Request{
@@ -446,8 +444,8 @@ func SSORequest(baseURL string, auth Auth, fields []byte) (*signers.Request, err
 
 // SSO is the answer to SSORequest.
 type SSO struct {
-	URL    string          // the generated sign-in URL
-	Record json.RawMessage // the whole contactsso record, as sent
+	URL    string // the generated sign-in URL
+	Record []byte // the whole contactsso record, as sent (JSON)
 }
 
 // ParseSSOResponse reads the answer to SSORequest. Fortis wraps each answer in an
@@ -463,22 +461,25 @@ func ParseSSOResponse(status int, body []byte) (SSO, error) {
 	if status != 200 && status != 201 {
 		return SSO{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Msg: "contactsso answered " + strconv.Itoa(status), Status: status}
 	}
-	var doc struct {
-		Record json.RawMessage `json:"contactsso"`
-	}
-	var rec struct {
-		URL string `json:"url"`
-	}
-	if json.Unmarshal(body, &doc) != nil || json.Unmarshal(doc.Record, &rec) != nil || rec.URL == "" {
+	// Member names match without regard to case, as encoding/json matches
+	// struct fields.
+	doc, err := jsonv.Parse(body)
+	record, _ := doc.Field("contactsso")
+	link, _ := record.Field("url")
+	rawURL, _ := link.Str()
+	if err != nil || record.Kind != jsonv.Object || rawURL == "" {
 		return SSO{}, signers.E(signers.CodeToken, op, "answer lacks contactsso.url")
 	}
-	u, err := weburl.Parse(rec.URL)
+	u, err := weburl.Parse(rawURL)
 	local := err == nil && u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1")
-	if err != nil || (u.Scheme != "https" && !local) || u.Host == "" || u.User != nil || strings.ContainsAny(rec.URL, " \t\r\n") {
+	if err != nil || (u.Scheme != "https" && !local) || u.Host == "" || u.User != nil || strings.ContainsAny(rawURL, " \t\r\n") {
 		return SSO{}, signers.E(signers.CodeToken, op, "contactsso.url is not an absolute https URL")
 	}
-	return SSO{URL: rec.URL, Record: append(json.RawMessage(nil), doc.Record...)}, nil
+	return SSO{URL: rawURL, Record: append([]byte(nil), record.Raw...)}, nil
 }
+
+// objectOrNull: what encoding/json decodes into a struct without an error.
+func objectOrNull(v jsonv.Value) bool { return v.Kind == jsonv.Object || v.Kind == jsonv.Null }
 
 // OAuthConfig configures an OAuthSource.
 type OAuthConfig struct {

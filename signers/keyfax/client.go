@@ -1,12 +1,12 @@
 package keyfax
 
 import (
-	"encoding/json"
 	"github.com/apisign/apisign/signers/weburl"
 	"strconv"
 	"strings"
 
 	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/internal/jsonv"
 )
 
 // The Keyfax Web API endpoints of the client flow, relative to the base URL
@@ -77,10 +77,8 @@ func ParseStartup(status int, body, sent []byte) (Launch, error) {
 		return Launch{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Status: status,
 			Msg: "POST " + StartupPath + " answered " + strconv.Itoa(status)}
 	}
-	var answer, s any
-	json.Unmarshal(body, &answer) // an unreadable answer has no launch data: ReadLaunch says so
-	json.Unmarshal(sent, &s)
-	l, ok := ReadLaunch(answer, s)
+	// An unreadable answer has no launch data: ReadLaunch says so.
+	l, ok := ReadLaunch(jsonv.Decode(body), jsonv.Decode(sent))
 	if !ok {
 		return Launch{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Status: status,
 			Msg: "the start-up answer has no guid or launch URL"}

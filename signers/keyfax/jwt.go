@@ -1,14 +1,13 @@
 package keyfax
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"math"
 	"strings"
 	"time"
 
 	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/internal/jsonv"
 )
 
 // maxJWT bounds what ReadJWT and Bearer accept. A Keyfax JWT is well under 2 KB.
@@ -55,7 +54,7 @@ type Claims struct {
 	Exp      time.Time      // the exp claim (required)
 	IssuedAt time.Time      // the iat claim, zero when absent or not a number
 	Header   map[string]any // the JOSE header (alg, typ, …)
-	Payload  map[string]any // every claim; numbers are json.Number
+	Payload  map[string]any // every claim, as JSON.parse reads it (numbers are float64)
 }
 
 // ReadJWT decodes a JWT's header and payload and returns its claims, with exp
@@ -109,37 +108,21 @@ func jwtPart(p string) (map[string]any, error) {
 	if err != nil {
 		return nil, tokenError("not base64url")
 	}
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || b[0] != '{' {
+	v, n, err := jsonv.ParseFirst(b)
+	if err != nil || v.Kind != jsonv.Object {
 		return nil, tokenError("not a JSON object")
 	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var m map[string]any
-	if err := d.Decode(&m); err != nil || m == nil {
-		return nil, tokenError("not a JSON object")
-	}
-	if d.InputOffset() != int64(len(b)) {
+	if n != len(b) {
 		return nil, tokenError("trailing data after the JSON object")
 	}
-	return m, nil
+	return v.Any().(map[string]any), nil
 }
 
 // numericDate reads a JWT NumericDate: a JSON number of seconds since the epoch,
-// between 0 and year 9999.
+// between 0 and year 9999 (a fraction is kept).
 func numericDate(v any) (time.Time, bool) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return time.Time{}, false
-	}
-	if i, err := n.Int64(); err == nil {
-		if i < 0 || i > 253402300799 {
-			return time.Time{}, false
-		}
-		return time.Unix(i, 0), true
-	}
-	f, err := n.Float64()
-	if err != nil || math.IsNaN(f) || f < 0 || f > 253402300799 {
+	f, ok := v.(float64)
+	if !ok || math.IsNaN(f) || f < 0 || f > 253402300799 {
 		return time.Time{}, false
 	}
 	sec, frac := math.Modf(f)

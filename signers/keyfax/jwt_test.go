@@ -2,7 +2,6 @@ package keyfax
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -35,7 +34,7 @@ func TestReadJWT(t *testing.T) {
 	if c.Payload["company"] != "OL3_Dev" || c.Header["alg"] != "HS256" {
 		t.Errorf("claims %+v", c)
 	}
-	if n, ok := c.Payload["exp"].(json.Number); !ok || n.String() != "1700000000" {
+	if n, ok := c.Payload["exp"].(float64); !ok || n != 1700000000 {
 		t.Errorf("exp kept as %T %v", c.Payload["exp"], c.Payload["exp"])
 	}
 

@@ -25,12 +25,12 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/internal/lowhex"
 )
 
 const hexLower = "0123456789abcdef"
@@ -250,7 +250,7 @@ func NewNonce() (string, error) {
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", signers.Wrap(signers.CodeInternal, "keyfax.NewNonce", err)
 	}
-	return hex.EncodeToString(b[:]), nil
+	return lowhex.String(b[:]), nil
 }
 
 // Timestamp returns t as Keyfax's timestamp: Unix seconds (UTC) in decimal.

@@ -3,13 +3,13 @@ package keyfax
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/internal/jsonv"
 	"github.com/apisign/apisign/signers/token"
 )
 
@@ -238,21 +238,24 @@ func ParseTokenResponse(body []byte) (string, Claims, error) {
 	case len(b) == 0:
 		return "", Claims{}, signers.E(signers.CodeToken, op, "token response is empty")
 	case b[0] == '"':
-		if err := json.Unmarshal(b, &jwt); err != nil {
+		v, err := jsonv.Parse(b)
+		if err != nil {
 			return "", Claims{}, signers.E(signers.CodeToken, op, "token response is not a valid JSON string")
 		}
+		jwt, _ = v.Str()
 	case b[0] == '{':
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(b, &m); err != nil {
+		m, err := jsonv.Parse(b)
+		if err != nil {
 			return "", Claims{}, signers.E(signers.CodeToken, op, "token response is not valid JSON")
 		}
-		raw, ok := tokenField(m)
+		v, ok := tokenField(m)
 		if !ok {
 			return "", Claims{}, signers.E(signers.CodeToken, op, "token response has no token, access_token or jwt field")
 		}
-		if err := json.Unmarshal(raw, &jwt); err != nil {
+		if v.Kind != jsonv.String && v.Kind != jsonv.Null { // null leaves no JWT, which ReadJWT refuses
 			return "", Claims{}, signers.E(signers.CodeToken, op, "token field is not a JSON string")
 		}
+		jwt, _ = v.Str()
 	default:
 		jwt = string(b)
 	}
@@ -263,23 +266,23 @@ func ParseTokenResponse(body []byte) (string, Claims, error) {
 	return jwt, claims, nil
 }
 
-func tokenField(m map[string]json.RawMessage) (json.RawMessage, bool) {
+func tokenField(m jsonv.Value) (jsonv.Value, bool) {
 	names := [...]string{"token", "access_token", "jwt"}
 	for _, n := range names {
-		if v, ok := m[n]; ok {
+		if v, ok := m.Member(n); ok {
 			return v, true
 		}
 	}
 	for _, n := range names {
 		best := ""
-		for k := range m {
-			if strings.EqualFold(k, n) && (best == "" || k < best) {
-				best = k // the smallest of several spellings, so the choice is stable
+		for _, mb := range m.Members() {
+			if strings.EqualFold(mb.Name, n) && (best == "" || mb.Name < best) {
+				best = mb.Name // the smallest of several spellings, so the choice is stable
 			}
 		}
 		if best != "" {
-			return m[best], true
+			return m.Member(best)
 		}
 	}
-	return nil, false
+	return jsonv.Value{}, false
 }

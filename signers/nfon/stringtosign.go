@@ -3,6 +3,8 @@ package nfon
 import (
 	"crypto/md5"
 	"encoding/base64"
+
+	"github.com/apisign/apisign/signers/internal/lowhex"
 )
 
 // AppendStringToSign appends NFON's string to sign to dst and returns the
@@ -31,15 +33,11 @@ func AppendStringToSign(dst []byte, method, contentMD5, contentType, date, resou
 }
 
 // AppendContentMD5 appends the Content-MD5 value of body, the lower-case hex
-// MD5 of its exact bytes (docs/PROTOCOLS.md, "NFON"), to dst. It is written
-// here, not with encoding/hex, which links fmt into the browser module.
+// MD5 of its exact bytes (docs/PROTOCOLS.md, "NFON"), to dst. It allocates
+// only when dst has no room.
 func AppendContentMD5(dst, body []byte) []byte {
-	const digits = "0123456789abcdef"
 	sum := md5.Sum(body)
-	for _, c := range sum {
-		dst = append(dst, digits[c>>4], digits[c&15])
-	}
-	return dst
+	return lowhex.Append(dst, sum[:])
 }
 
 // AppendAuthorization appends the Authorization header value for the HMAC-SHA1

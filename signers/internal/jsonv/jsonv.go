@@ -51,21 +51,20 @@ var errSyntax = errors.New("jsonv: not valid JSON")
 // Parse parses b, which must hold exactly one JSON value (white space around
 // it allowed).
 func Parse(b []byte) (Value, error) {
-	p := parser{b: b}
-	p.space()
-	v, err := p.value(0)
-	if err != nil {
-		return Value{}, err
+	v, n, err := ParseFirst(b)
+	if err == nil && n != len(b) {
+		err = errSyntax
 	}
-	p.space()
-	if p.i != len(b) {
-		return Value{}, errSyntax
-	}
-	return v, nil
+	return v, err
 }
 
 // Str returns the string a String value holds.
-func (v Value) Str() (string, bool) { return v.text, v.Kind == String }
+func (v Value) Str() (string, bool) {
+	if v.Kind != String {
+		return "", false
+	}
+	return v.text, true
+}
 
 // Members returns the members of an Object, in input order.
 func (v Value) Members() []Member { return v.members }
@@ -459,4 +458,28 @@ func AppendString(dst []byte, s string) []byte {
 		i += size
 	}
 	return append(dst, '"')
+}
+
+// ParseFirst parses the JSON value at the start of b (white space before it
+// allowed) and returns it with the offset after it and any white space that
+// follows, as json.Decoder's Decode and InputOffset see it.
+func ParseFirst(b []byte) (Value, int, error) {
+	p := parser{b: b}
+	p.space()
+	v, err := p.value(0)
+	if err != nil {
+		return Value{}, 0, err
+	}
+	p.space()
+	return v, p.i, nil
+}
+
+// Decode is Parse(b).Any(), or nil when b is not JSON (as json.Unmarshal into
+// an interface value leaves it).
+func Decode(b []byte) any {
+	v, err := Parse(b)
+	if err != nil {
+		return nil
+	}
+	return v.Any()
 }

@@ -108,3 +108,13 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Str answers only for strings: a null, a number or a literal is no string.
+func TestStr(t *testing.T) {
+	for s, want := range map[string]bool{`"x"`: true, `""`: true, `null`: false, `1`: false, `true`: false, `{}`: false} {
+		got, ok := mustParse(t, s).Str()
+		if ok != want || !ok && got != "" {
+			t.Errorf("%s: %q %v", s, got, ok)
+		}
+	}
+}
