@@ -37,31 +37,28 @@ setup() {
 }
 
 # ---- build: the browser module -------------------------------------------
-# What the browser module must not link, by import graph (go list -deps):
-# net/http would add about 1.8 MB gzip; encoding/binary brings reflect.
-# Still linked and to be cut (issue 13; BENCHMARKS.md, "Module size"):
-# encoding/json, fmt and reflect (with net/url, encoding/hex, crypto/rand ->
-# math/big), about 210 KB of the module's brotli size. Move a name from
-# pending to refused once nothing imports it.
-refused="net/http encoding/binary"
-pending="encoding/json fmt reflect"
+# The browser module is built with the tag apisign_browser, with which
+# signers/keyfax reads its nonces from the page's crypto.getRandomValues
+# instead of crypto/rand (which links math/big and fmt). It must not link
+# net/http (about 1.8 MB gzip), encoding/json, fmt or reflect (together about
+# 220 KB of its brotli size; BENCHMARKS.md, "Module size"): the import graph
+# is checked before every build.
+browser_tags=apisign_browser
+refused="net/http encoding/json fmt reflect"
 linkcheck() {
 	local deps p who
-	deps=$(GOOS=js GOARCH=wasm go list -deps ./wasm/browser)
-	for p in $refused $pending; do
+	deps=$(GOOS=js GOARCH=wasm go list -tags "$browser_tags" -deps ./wasm/browser)
+	for p in $refused; do
 		grep -qx "$p" <<<"$deps" || continue
-		who=$(GOOS=js GOARCH=wasm go list -f '{{.ImportPath}}: {{join .Imports " "}}' $deps | grep -E " $p( |\$)" | cut -d: -f1 | tr '\n' ' ')
-		if grep -qw "$p" <<<"$refused"; then
-			echo "build: $p is linked into ./wasm/browser (imported by $who)" >&2
-			return 1
-		fi
-		echo "build: still linked, to be cut: $p (imported by $who)" >&2
+		who=$(GOOS=js GOARCH=wasm go list -tags "$browser_tags" -f '{{.ImportPath}}: {{join .Imports " "}}' $deps | grep -E " $p( |\$)" | cut -d: -f1 | tr '\n' ' ')
+		echo "build: $p is linked into ./wasm/browser (imported by $who)" >&2
+		return 1
 	done
 }
 
 build() {
 	linkcheck
-	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o web/apisign.wasm ./wasm/browser
+	GOOS=js GOARCH=wasm go build -tags "$browser_tags" -trimpath -ldflags='-s -w' -o web/apisign.wasm ./wasm/browser
 	cp "$GOROOT_WASM/wasm_exec.js" web/wasm_exec.js
 	# Brotli and gzip copies beside each file the page loads, as a CDN would
 	# serve them (the dev server picks one by Accept-Encoding).
@@ -96,6 +93,7 @@ tests() {
 	go test -count=1 ./...
 	echo "== go test (GOOS=js GOARCH=wasm, in Node)"
 	GOOS=js GOARCH=wasm go test -count=1 $(GOOS=js GOARCH=wasm go list ./signers/... ./wasm/... 2>/dev/null)
+	GOOS=js GOARCH=wasm go test -count=1 -tags "$browser_tags" ./signers/keyfax ./wasm/browser
 	echo "== tsc: web/apisign.d.ts against its use (wasm/browser/testdata/usage.mts)"
 	node_modules/.bin/tsc --noEmit --strict --module nodenext --target es2022 --lib es2022,dom wasm/browser/testdata/usage.mts
 	build

@@ -23,7 +23,6 @@ package keyfax
 
 import (
 	"crypto/md5"
-	"crypto/rand"
 	"encoding/base64"
 	"strconv"
 	"strings"
@@ -244,10 +243,11 @@ func WireURI(absoluteURI string) (string, error) {
 }
 
 // NewNonce returns 16 bytes from the operating system's cryptographic random
-// source as 32 lower-case hex digits, the nonce form Keyfax expects.
+// source (the page's in the browser module) as 32 lower-case hex digits, the
+// nonce form Keyfax expects.
 func NewNonce() (string, error) {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
+	if err := readRandom(b[:]); err != nil {
 		return "", signers.Wrap(signers.CodeInternal, "keyfax.NewNonce", err)
 	}
 	return lowhex.String(b[:]), nil

@@ -25,7 +25,7 @@ export function debugWasmBytes() {
     fs.mkdirSync(new URL(".", debugWasmFile), { recursive: true });
     // Built beside and renamed, so that test files running at once never read half a file.
     const tmp = new URL(`apisign-debug.${process.pid}.wasm`, debugWasmFile);
-    execFileSync("go", ["build", "-tags", "apisign_debug", "-trimpath", "-ldflags=-s -w", "-o", tmp.pathname, "./wasm/browser"], {
+    execFileSync("go", ["build", "-tags", "apisign_debug,apisign_browser", "-trimpath", "-ldflags=-s -w", "-o", tmp.pathname, "./wasm/browser"], {
       cwd: root,
       env: { ...process.env, GOOS: "js", GOARCH: "wasm" },
       stdio: ["ignore", "ignore", "inherit"],
