@@ -65,19 +65,16 @@ import (
 	"github.com/apisign/apisign/signers"
 )
 
+// The buffers are made on the first signing call (apisign_reserve, outField),
+// not at start: a page that only runs client flows never needs them.
 var (
 	ctl    [ctlWords]uint32
-	inBuf  = make([]byte, 64<<10)
-	outBuf = make([]byte, 0, 64<<10)
+	inBuf  []byte
+	outBuf []byte
 	outN   int
 )
 
 func addr(p unsafe.Pointer) uint32 { return uint32(uintptr(p)) }
-
-func init() {
-	ctl[ctlInPtr] = addr(unsafe.Pointer(unsafe.SliceData(inBuf)))
-	ctl[ctlInCap] = uint32(len(inBuf))
-}
 
 //go:wasmexport apisign_ctl
 func exportCtl() uint32 { return addr(unsafe.Pointer(&ctl[0])) }
@@ -94,7 +91,7 @@ func exportReserve(n uint32) (ret int32) {
 		return fail(signers.E(signers.CodeInput, "apisign", "input larger than 64 MiB"))
 	}
 	if int(n) > len(inBuf) {
-		size := 2 * len(inBuf)
+		size := max(2*len(inBuf), 64<<10)
 		for size < int(n) {
 			size *= 2
 		}

@@ -37,7 +37,8 @@ func keyfaxLaunch(ctx context.Context, args js.Value) (any, error) {
 	if launchURL.Type() != js.TypeString || returnURL.Type() != js.TypeString || opts.Type() != js.TypeObject {
 		return nil, signers.E(signers.CodeInput, op, "needs the launch URL and options")
 	}
-	lu, err := weburl.Parse(launchURL.String())
+	src := launchURL.String() // opened as given: the page's URL parser reads it
+	lu, err := weburl.Parse(src)
 	if err != nil || (lu.Scheme != "http" && lu.Scheme != "https") || lu.Host == "" {
 		return nil, signers.E(signers.CodeInput, op, "launch URL must be an absolute http(s) URL")
 	}
@@ -66,9 +67,9 @@ func keyfaxLaunch(ctx context.Context, args js.Value) (any, error) {
 	defer w.cleanup(opts.Get("keepFrame").Truthy())
 	switch target {
 	case "", "iframe":
-		err = w.openFrame(lu.String(), opts.Get("container"))
+		err = w.openFrame(src, opts.Get("container"))
 	case "popup":
-		err = w.openPopup(lu.String(), features)
+		err = w.openPopup(src, features)
 	default:
 		err = signers.E(signers.CodeInput, op, `target must be "iframe" or "popup"`)
 	}
