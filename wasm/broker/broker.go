@@ -40,7 +40,7 @@ import (
 type Broker struct {
 	doer    signers.Doer
 	clock   clock.Clock
-	store   Store
+	state   State
 	logf    func(format string, args ...any)
 	maxBody int64
 	timeout time.Duration
@@ -48,6 +48,8 @@ type Broker struct {
 	callerSecret []byte
 	callerOff    string // why no caller can be accepted ("" when the secret is set)
 	origins      map[string]bool
+	adminSecret  []byte // APISIGN_ADMIN_SECRET; nil: the admin routes answer 503
+	limits       limits
 
 	keyfax     *keyfaxState
 	ansira     *ansiraState
@@ -83,7 +85,10 @@ type route struct {
 // Each provider's file (keyfax.go, …) holds its setup and handlers.
 var providers = []provider{{
 	name:     "keyfax",
-	required: []string{"KEYFAX_BASE_URL", "KEYFAX_HOST_NAME", "KEYFAX_API_KEY", "KEYFAX_SIGNING_KEY"},
+	required: []string{"KEYFAX_BASE_URL", "KEYFAX_HOST_NAME"},
+	// Without keys the broker asks Keyfax for the host's initial ones (GET
+	// /api/v1/key); once the state holds keys, those win over these.
+	optional: []string{"KEYFAX_API_KEY", "KEYFAX_SIGNING_KEY", EnvKeyfaxWebhookSecret},
 	setup:    setupKeyfax,
 	routes:   []route{{"/keyfax/token", "GET", (*Broker).keyfaxToken}},
 }, {
@@ -91,11 +96,14 @@ var providers = []provider{{
 	required: []string{"ANSIRA_TOKEN_URL", "ANSIRA_CLIENT_ID", "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION"},
 	optional: []string{"ANSIRA_SCOPE"},
 	setup:    setupAnsira,
-	routes:   []route{{"/ansira/token", "POST", (*Broker).ansiraToken}},
+	routes: []route{
+		{"/ansira/token", "POST", (*Broker).ansiraToken},
+		{"/ansira/status", "GET", (*Broker).ansiraStatus},
+	},
 }, {
-	name:     "fortis",
-	required: []string{"FORTIS_BASE_URL", "FORTIS_DEVELOPER_ID", "FORTIS_USERNAME", "FORTIS_PASSWORD"},
-	optional: []string{"FORTIS_DOMAIN"},
+	name: "fortis",
+	// The token request's domain is required (docs/PROTOCOLS.md, "Fortis").
+	required: []string{"FORTIS_BASE_URL", "FORTIS_DEVELOPER_ID", "FORTIS_USERNAME", "FORTIS_PASSWORD", "FORTIS_DOMAIN"},
 	setup:    setupFortis,
 	routes: []route{
 		{"/fortis/session", "POST", (*Broker).fortisOpen},
@@ -134,11 +142,6 @@ func findRoute(path string) (*provider, *route, string) {
 
 // Option adjusts a Broker built by New.
 type Option func(*Broker)
-
-// WithStore keeps minted tokens in s as well, so that they outlive the Broker.
-// The Worker needs it: syumai/workers starts a fresh Go instance, and so a fresh
-// Broker, for every request, and hands the broker an isolate-wide store.
-func WithStore(s Store) Option { return func(b *Broker) { b.store = s } }
 
 // WithClock sets the clock the broker judges caller tokens and token expiry
 // by (default clock.Real); for tests.
@@ -183,6 +186,17 @@ func New(getenv func(string) string, outbound http.RoundTripper, opts ...Option)
 	b.maxBody = e.positive(EnvMaxBody, DefaultMaxBody)
 	b.timeout = e.duration(EnvUpstreamTimeout, DefaultUpstreamTimeout)
 	b.origins = e.origins()
+	b.limits = e.limits()
+	if b.state == nil {
+		b.state = e.localState()
+	}
+	if s := e.get(EnvAdminSecret); s != "" {
+		if len(s) < MinCallerSecret {
+			e.problem(EnvAdminSecret + " is shorter than 32 bytes: the admin routes are off")
+		} else {
+			b.adminSecret = []byte(s)
+		}
+	}
 	switch s := e.get(EnvCallerSecret); {
 	case s == "":
 		b.callerOff = EnvCallerSecret + " is not set: the broker accepts no caller"
@@ -235,9 +249,10 @@ const (
 )
 
 // ServeHTTP checks, in this order: the origin (403), a CORS preflight (answered
-// here, 204), the caller token (401), the route (404, 405), the provider's
-// configuration (503), then hands over to the route, which checks body size
-// (413) and path (403) before calling upstream.
+// here, 204), the admin and web hook routes (their own credentials), the
+// caller token (401), the route (404, 405), the provider's configuration (503),
+// the body size (413), the caller's rate on the route (429), then hands over to
+// the route, which checks the path (403) before calling upstream.
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -259,6 +274,9 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+	}
+	if b.serveOwnAuth(w, r) {
+		return // the admin and web hook routes: not for callers, their own credentials
 	}
 	if b.callerOff != "" {
 		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, b.callerOff)
@@ -289,6 +307,9 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength > b.maxBody {
 		writeError(w, http.StatusRequestEntityTooLarge, signers.CodeInput, "request body is larger than "+strconv.FormatInt(b.maxBody, 10)+" bytes")
+		return
+	}
+	if !b.allow(w, r, rt.path) {
 		return
 	}
 	rt.serve(b, w, r, rest)

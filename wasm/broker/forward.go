@@ -105,7 +105,7 @@ func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, p
 	defer cancel()
 	resp, err := b.send(ctx, req)
 	if err != nil {
-		b.upstreamError(w, r, f.name, err, nil)
+		b.upstreamError(w, r, f.name, err)
 		return
 	}
 	if f.skew != nil {

@@ -1,0 +1,152 @@
+package broker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/apisign/apisign/signers"
+)
+
+// CodeRate is the code of the broker's own 429: the caller went over one of
+// the broker's limits (a route's rate, the open Fortis sessions, the Ansira
+// re-exchange interval). An upstream's 429 is E_HTTP (token routes) or has
+// no code at all (forwarded answers).
+const CodeRate signers.Code = "E_RATE"
+
+// The defaults of the abuse limits.
+const (
+	// DefaultRateLimit requests per caller and route per DefaultRateWindow
+	// (APISIGN_RATE_LIMIT, "120/1m"; "0/1m" turns the limit off): two a
+	// second on average, far above what a page's flows need, far below what
+	// scripted abuse sends.
+	DefaultRateLimit  = 120
+	DefaultRateWindow = time.Minute
+	// DefaultFortisMaxSessions open Fortis sessions per caller
+	// (FORTIS_MAX_SESSIONS): a page needs one, a few tabs a few.
+	DefaultFortisMaxSessions = 5
+	// DefaultAnsiraReexchange is the least time between two exchanges of the
+	// assertion forced by reports of a refused token, per deployment
+	// (ANSIRA_REEXCHANGE_INTERVAL). Tokens overlap, so a refused one is rare:
+	// expired early, or lacking a scope, which a new exchange does not mend.
+	DefaultAnsiraReexchange = time.Minute
+)
+
+// limits are the broker's abuse limits, read by env.limits.
+type limits struct {
+	rate           int // per caller and route per rateWindow; 0: off
+	rateWindow     time.Duration
+	fortisSessions int
+	reexchange     time.Duration
+}
+
+// callerKey names the caller for its limits: a hash of its verified caller
+// token, so that the state never holds the token. (A token with a subject
+// would name the caller across its tokens.)
+func callerKey(r *http.Request) string {
+	sum := sha256.Sum256([]byte(header(r.Header, HeaderCaller)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// allow counts the request against the caller's rate on the route (path is
+// the route's) and answers 429 when it is over.
+func (b *Broker) allow(w http.ResponseWriter, r *http.Request, path string) bool {
+	if b.limits.rate == 0 {
+		return true
+	}
+	now := b.clock.Now()
+	ok, retryAt, err := b.state.Take(r.Context(), "rate "+path+" "+callerKey(r), now, "", newID(), b.limits.rateWindow, b.limits.rate)
+	if err != nil {
+		stateFailure(err).write(w)
+		return false
+	}
+	if !ok {
+		b.tooMany(retryAt, "more than "+strconv.Itoa(b.limits.rate)+" requests per "+b.limits.rateWindow.String()+" on this route").write(w)
+	}
+	return ok
+}
+
+// tooMany is the broker's own 429, with Retry-After: whole seconds until
+// retryAt, at least one.
+func (b *Broker) tooMany(retryAt time.Time, msg string) *failure {
+	secs := int64(math.Ceil(retryAt.Sub(b.clock.Now()).Seconds()))
+	if secs < 1 {
+		secs = 1
+	}
+	return &failure{Status: http.StatusTooManyRequests, Code: CodeRate, Message: msg + "; retry after " + strconv.FormatInt(secs, 10) + " s",
+		RetryAfter: strconv.FormatInt(secs, 10)}
+}
+
+// failure is an error answer that can be handed on: a flight's holder lands
+// it for its waiters, who answer it as their own.
+type failure struct {
+	Status     int          `json:"status"`
+	Code       signers.Code `json:"code"`
+	Message    string       `json:"message"`
+	RetryAfter string       `json:"retryAfter,omitempty"`
+}
+
+func (f *failure) write(w http.ResponseWriter) {
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	writeError(w, f.Status, f.Code, f.Message)
+}
+
+// stateFailure answers a State that failed: 503, E_NETWORK (it did not answer).
+func stateFailure(err error) *failure {
+	return &failure{Status: http.StatusServiceUnavailable, Code: signers.CodeNetwork, Message: "the broker's state did not answer; retry later (" + string(signers.CodeOf(err)) + ")"}
+}
+
+// once returns the cached value under key and its expiry, or fetches it as the one caller of
+// the deployment that does (State.Flight): 20 concurrent callers cause one
+// fetch, and its failure is their failure. A cached value that usable refuses
+// (or that equals stale) is fetched anew. fetch returns the value and its
+// expiry, or a failure, or neither when the caller went away (the lease is
+// then handed on without a result).
+func (b *Broker) once(ctx context.Context, key string, fresh time.Time, stale string, usable func(string) bool,
+	fetch func() (string, time.Time, *failure)) (string, time.Time, *failure) {
+	for tries := 0; tries < 3; tries++ {
+		fl, err := b.state.Flight(ctx, key, fresh, stale, b.timeout+leaseSlack)
+		if err != nil {
+			return "", time.Time{}, stateFailure(err)
+		}
+		if fl.Lease == "" && fl.Expires.IsZero() {
+			var f failure
+			if json.Unmarshal([]byte(fl.Value), &f) != nil || f.Status == 0 {
+				f = failure{Status: http.StatusBadGateway, Code: signers.CodeInternal, Message: "a concurrent request failed"}
+			}
+			return "", time.Time{}, &f
+		}
+		if fl.Lease == "" {
+			if usable == nil || usable(fl.Value) {
+				return fl.Value, fl.Expires, nil
+			}
+			stale = fl.Value
+			continue
+		}
+		value, expires, f := fetch()
+		landed := value
+		if f != nil {
+			raw, _ := json.Marshal(f) // strings and numbers: cannot fail
+			landed, expires = string(raw), time.Time{}
+		}
+		// Landed even when the caller has gone: the waiters need it.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), leaseSlack)
+		if err := b.state.Land(lctx, key, fl.Lease, landed, expires); err != nil {
+			b.logf("apisign broker: state: %s: landing failed (%s)", key, signers.CodeOf(err))
+		}
+		cancel()
+		return value, expires, f
+	}
+	return "", time.Time{}, &failure{Status: http.StatusBadGateway, Code: signers.CodeToken, Message: key + ": no usable value after three tries"}
+}
+
+// leaseSlack is what a flight's lease lasts beyond the upstream timeout: the
+// holder's own work around the upstream call.
+const leaseSlack = 5 * time.Second
