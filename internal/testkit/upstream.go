@@ -110,7 +110,7 @@ func (u *Upstream) Last(t testing.TB) Seen {
 }
 
 // Kind names the emulator endpoint a request was for: "keyfax get",
-// "keyfax renew", "nfon", "fortis open", "fortis close", "ansira", "fonn" or "".
+// "keyfax renew", "keyfax initial key", "keyfax key reset", "nfon", "fortis open", "fortis close", "ansira", "fonn" or "".
 func (s Seen) Kind() string {
 	p, _, _ := strings.Cut(s.URI, "?")
 	switch {
@@ -118,6 +118,10 @@ func (s Seen) Kind() string {
 		return "keyfax get"
 	case strings.EqualFold(p, "/keyfax/Interview/api/v1/token") && s.Method == "POST":
 		return "keyfax renew"
+	case strings.EqualFold(p, "/keyfax/Interview/api/v1/key") && s.Method == "GET":
+		return "keyfax initial key"
+	case strings.EqualFold(p, "/keyfax/Interview/api/v1/key") && s.Method == "POST":
+		return "keyfax key reset"
 	case strings.HasPrefix(p, "/nfon/"):
 		return "nfon"
 	case p == "/fortis/v2/token" && s.Method == "POST":
