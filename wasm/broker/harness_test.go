@@ -137,7 +137,7 @@ func (h *harness) independent(r *http.Request, body []byte) string {
 		strings.EqualFold(p, "/keyfax/Interview/api/v1/key") && r.Method == "POST":
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		return keyfaxIndependent(h.creds.KeyfaxHostName, h.keys, r.Header.Get("Authorization"), r.Method, "http://"+r.Host+r.RequestURI, body)
+		return keyfaxIndependent(h.env["KEYFAX_HOST_NAME"], h.keys, r.Header.Get("Authorization"), r.Method, "http://"+r.Host+r.RequestURI, body)
 	case strings.HasPrefix(p, "/nfon/"):
 		return nfonIndependent(h.creds, r, r.RequestURI, body)
 	}
