@@ -88,6 +88,9 @@ func setupKeyfax(b *Broker, e *env, v map[string]string) string {
 			return e.invalid(p, EnvKeyfaxWebhookSecret, "is shorter than 32 bytes")
 		}
 		k.webhook = []byte(s)
+		if ls, ok := b.state.(*LocalState); ok && ls.file == "" {
+			e.problem(EnvKeyfaxWebhookSecret + " is set but " + EnvKeyfaxKeyFile + " is not: keys delivered to the web hook are lost when the broker restarts")
+		}
 	}
 	b.keyfax = k
 	return ""
