@@ -4,15 +4,22 @@
 //
 //	GET    /keyfax/token           a Keyfax JWT (minted with Basic, cached until near expiry)
 //	POST   /ansira/token           an Ansira access token (assertion exchanged, cached for expires_in)
+//	GET    /ansira/status          how long the Ansira assertion has left
 //	POST   /fortis/session         a new Fortis session token
 //	DELETE /fortis/session/{token} close it
 //	ANY    /nfon/<path>?<query>    forwarded to NFON, signed with NFON-API
 //	ANY    /fonn/<path>?<query>    forwarded to Fonn, with the Fonn headers
 //
+// and, with their own credentials instead of a caller token, the Keyfax key
+// routes: POST /keyfax/keys/reset (admin) and POST /keyfax/webhook/{secret}
+// (Keyfax delivering new keys).
+//
 // It is not an open proxy: CORS only for the allowed origins, forwarding only to
 // the configured upstream host and to allow-listed path prefixes, request
-// bodies capped, and every route behind a caller token that the embedding
-// site's backend mints (MintCallerToken). Secrets never appear in a response, a
+// bodies capped, every caller route behind a caller token that the embedding
+// site's backend mints (MintCallerToken), and per-caller limits. What must be
+// one per deployment (Keyfax keys, single flights, limits) is in a State: a
+// Durable Object in the Worker. Secrets never appear in a response, a
 // header sent back, an error or a log line: messages are written here from
 // names and statuses, never from values or upstream error texts.
 //
