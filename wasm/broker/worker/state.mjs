@@ -19,6 +19,7 @@ export class BrokerState {
   constructor(state) {
     this.storage = state.storage;
     this.flights = new Map(); // key -> { lease, deadline, done, resolve }
+    this.sweeping = false; // an alarm is set (known in memory: no read per take)
   }
 
   async fetch(request) {
@@ -102,8 +103,11 @@ export class BrokerState {
     }
     if (Object.keys(slots).length > 0) {
       await this.storage.put(key, slots);
-      if ((await this.storage.getAlarm()) === null) {
-        await this.storage.setAlarm(Date.now() + SWEEP_MS);
+      if (!this.sweeping) {
+        this.sweeping = true;
+        if ((await this.storage.getAlarm()) === null) {
+          await this.storage.setAlarm(Date.now() + SWEEP_MS);
+        }
       }
     } else {
       await this.storage.delete(key);
@@ -123,6 +127,7 @@ export class BrokerState {
     for (let i = 0; i < gone.length; i += 128) {
       await this.storage.delete(gone.slice(i, i + 128)); // at most 128 keys per call
     }
-    if (sets.size > gone.length) await this.storage.setAlarm(now + SWEEP_MS);
+    this.sweeping = sets.size > gone.length;
+    if (this.sweeping) await this.storage.setAlarm(now + SWEEP_MS);
   }
 }
