@@ -115,12 +115,10 @@ func TestNFONContentTypeRequired(t *testing.T) {
 	h := start(t, Options{})
 	const books = "/api/customers/K1234/phone-books"
 	for _, method := range []string{"POST", "PUT"} {
+		// The core refuses to sign such a request (E_INPUT), so the header is
+		// dropped after signing: an old client's request.
 		req := h.nfonSigned(h.env["NFON_SECRET"], method, books, nfonVectorBody, h.clk.Now())
 		delete(req.Header, "Content-Type")
-		s, _ := nfon.NewSigner(h.env["NFON_KEY_ID"], h.env["NFON_SECRET"])
-		if _, err := s.SignRequest(req, h.clk.Now()); err != nil { // signed as sent: no Content-Type
-			t.Fatal(err)
-		}
 		r := h.send(req)
 		wantStatus(t, method+" without Content-Type", r, 400)
 		if m := decode(t, r.Body); !strings.Contains(m["message"].(string), "Content-Type") {

@@ -1,16 +1,28 @@
 // Package ansira implements Ansira's (SproutLoud's) OAuth flow as Ansira
-// documents it (shared/PROTOCOLS.md, "Ansira"): the client exchanges a JWT
+// documents it (docs/PROTOCOLS.md, "Ansira"): the client exchanges a JWT
 // assertion for an access token at the token URL, authenticating with HTTP Basic
-// (client id and secret), then sends `Authorization: Bearer <access_token>` on
-// every API call until the token's expires_in runs out.
+// (client id and secret), then sends `Authorization: Bearer <access_token>` and
+// `Cache-Control: no-cache` on every API call (APIHeaders) until the token's
+// expires_in runs out.
 //
-// Two rules of Ansira's shape the code:
-//   - A new token request invalidates every token issued earlier to the client.
-//     So one TokenSource per client and process: it caches the token and lets N
-//     concurrent callers cause one request (token.Cache's single flight). Two
-//     sources for the same client would keep killing each other's tokens.
-//   - A 403 on an API call means the token expired (or lacks the scope): fetch a
-//     new token once and retry once, never in a loop (Authorizer, signers/flow).
+// The rules of Ansira's that shape the code:
+//   - Tokens overlap: every exchange returns a new token and the earlier ones stay
+//     valid until their own TTL ends. Only a new Assertion generated in the
+//     developer portal, a change of the client's scopes or deleting the client
+//     invalidates every token. So a second TokenSource for the same client costs
+//     an exchange but breaks nothing; one per client and process is still the
+//     thrifty choice (token.Cache's single flight: N concurrent callers cause one
+//     request).
+//   - Tokens can only be generated while the client assertion has not expired.
+//     The assertion is a JWT; its exp is read, unverified, at configuration
+//     (AssertionExpiry, CheckAssertion), so that an expired one is a clear
+//     E_CONFIG instead of a refused exchange.
+//   - 401 means the token is missing; 403 means it expired or lacks the scope:
+//     fetch a new token once and retry once, never in a loop (Authorizer,
+//     signers/flow).
+//   - 429 means over the per-IP limit (5 requests per second on stage, 10 on
+//     production): pace the calls (signers/pace), then honour Retry-After.
+//   - Listings take filter, order_by, page and page_size (ListParams, Pages).
 //
 // The client secret belongs on the broker. The browser gets its access token
 // from the broker (Config.Fetch) and never sees the secret.
@@ -142,10 +154,10 @@ func TokenRequest(p TokenRequestParams) (*signers.Request, error) {
 		Method: "POST",
 		URL:    p.TokenURL,
 		Header: signers.Header{
-			"Authorization": auth,
-			"Content-Type":  "application/x-www-form-urlencoded",
-			"Accept":        "application/json",
-			"Cache-Control": "no-cache",
+			HeaderAuthorization: auth,
+			"Content-Type":      "application/x-www-form-urlencoded",
+			"Accept":            "application/json",
+			HeaderCacheControl:  NoCache,
 		},
 		Body: []byte(FormBody(p.Scope, p.Assertion)),
 	}, nil
@@ -154,8 +166,8 @@ func TokenRequest(p TokenRequestParams) (*signers.Request, error) {
 // Token is Ansira's answer to the token request.
 type Token struct {
 	AccessToken string
-	TokenType   string          // "Bearer" (checked when present)
-	Scope       string          // the scopes granted
+	TokenType   string          // "bearer" as Ansira sends it (checked, without regard to case, when present)
+	Scope       string          // the scopes granted, comma-separated as Ansira sends them
 	Claims      json.RawMessage // as sent (nil when absent)
 	ExpiresIn   int64           // seconds, as sent
 	Expiry      time.Time       // now + ExpiresIn
@@ -250,6 +262,26 @@ func oauthError(body []byte) string {
 	return doc.Error
 }
 
+// Header names and values of an Ansira API call.
+const (
+	HeaderAuthorization = "Authorization"
+	HeaderCacheControl  = "Cache-Control"
+	// NoCache is the Cache-Control value Ansira lists for every API call (and the
+	// token request).
+	NoCache = "no-cache"
+)
+
+// APIHeaders returns the headers of an Ansira API call made with accessToken:
+// Authorization: Bearer <access_token> and Cache-Control: no-cache. Errors are
+// those of Bearer.
+func APIHeaders(accessToken string) (signers.Header, error) {
+	auth, err := Bearer(accessToken)
+	if err != nil {
+		return nil, err
+	}
+	return signers.Header{HeaderAuthorization: auth, HeaderCacheControl: NoCache}, nil
+}
+
 // Bearer returns the Authorization value for an access token.
 func Bearer(accessToken string) (string, error) {
 	if accessToken == "" {
@@ -281,20 +313,31 @@ type Config struct {
 // TokenSource hands out Ansira access tokens, cached until expires_in minus
 // Margin (token.Cache: one fetch for N concurrent callers; a refresh that fails
 // ahead of expiry keeps the old token in use). It implements token.Source.
-// Remember that each fetch invalidates the earlier tokens: one TokenSource per
-// client per process.
+// Earlier tokens stay valid after a fetch (Ansira's tokens overlap), so a token
+// handed out just before a refresh can still be used until its own expiry.
 type TokenSource struct {
-	cfg   Config
-	clock clock.Clock
-	cache *token.Cache
+	cfg       Config
+	clock     clock.Clock
+	cache     *token.Cache
+	assertion time.Time // the assertion's exp; zero when it could not be read
 
 	mu   sync.Mutex
 	last Token
 }
 
-// NewTokenSource checks cfg and returns a TokenSource with no token yet.
+// NewTokenSource checks cfg and returns a TokenSource with no token yet. When it
+// sends the token request itself (Fetch nil), an assertion whose exp has passed
+// is E_CONFIG here and on every later fetch; an assertion whose exp cannot be
+// read is left for Ansira to judge.
 func NewTokenSource(cfg Config) (*TokenSource, error) {
 	const op = "ansira.NewTokenSource"
+	if cfg.Margin <= 0 {
+		cfg.Margin = DefaultMargin
+	}
+	s := &TokenSource{cfg: cfg, clock: cfg.Clock}
+	if s.clock == nil {
+		s.clock = clock.Real
+	}
 	if cfg.Fetch == nil {
 		if _, err := TokenRequest(cfg.Params); err != nil {
 			return nil, err
@@ -302,13 +345,10 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 		if cfg.Doer == nil {
 			return nil, signers.E(signers.CodeConfig, op, "no Doer to send the token request")
 		}
-	}
-	if cfg.Margin <= 0 {
-		cfg.Margin = DefaultMargin
-	}
-	s := &TokenSource{cfg: cfg, clock: cfg.Clock}
-	if s.clock == nil {
-		s.clock = clock.Real
+		s.assertion, _ = AssertionExpiry(cfg.Params.Assertion)
+		if err := assertionExpired(op, s.assertion, s.clock.Now()); err != nil {
+			return nil, err
+		}
 	}
 	fetch := cfg.Fetch
 	if fetch == nil {
@@ -318,8 +358,15 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 	return s, nil
 }
 
+// AssertionExpiry returns the exp of the configured assertion, the zero time
+// when the source does not send the token request itself or could not read it.
+func (s *TokenSource) AssertionExpiry() time.Time { return s.assertion }
+
 // request sends the token request and reads the answer.
 func (s *TokenSource) request(ctx context.Context, _ token.Token) (token.Token, error) {
+	if err := assertionExpired("ansira.Token", s.assertion, s.clock.Now()); err != nil {
+		return token.Token{}, err
+	}
 	req, err := TokenRequest(s.cfg.Params)
 	if err != nil {
 		return token.Token{}, err

@@ -112,6 +112,23 @@ func TestTokenRequestBadInput(t *testing.T) {
 	}
 }
 
+// The answer as seed 002 ("Response Body") describes it: token_type bearer, a
+// comma-separated scope, claims, expires_in in seconds (the recommended TTL of 5
+// minutes here).
+func TestParseTokenResponseSeedShape(t *testing.T) {
+	body := `{"token_type":"bearer","access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","scope":"campaigns:read,assets:write",` +
+		`"claims":{"client":"c-1"},"expires_in":300}`
+	tok, err := ParseTokenResponse(200, []byte(body), t0)
+	if err != nil || tok.TokenType != "bearer" || tok.Scope != "campaigns:read,assets:write" ||
+		!tok.Expiry.Equal(t0.Add(5*time.Minute)) {
+		t.Fatalf("%+v, %v", tok, err)
+	}
+	h, err := APIHeaders(tok.AccessToken)
+	if err != nil || h["Authorization"] != "Bearer "+tok.AccessToken {
+		t.Fatalf("APIHeaders = %v, %v", h, err)
+	}
+}
+
 func TestParseTokenResponse(t *testing.T) {
 	good := `{"token_type":"Bearer","access_token":"at-1.x_y","scope":"campaigns:read","claims":{"sub":"u1","roles":["a"]},"expires_in":3600}`
 	tok, err := ParseTokenResponse(200, []byte(good), t0)
@@ -220,6 +237,19 @@ func (s *tokenServer) Do(ctx context.Context, req *signers.Request) (*signers.Re
 }
 
 var params = TokenRequestParams{TokenURL: "http://127.0.0.1:1/token", ClientID: "c", ClientSecret: secret, Assertion: "h.p.s", Scope: "s"}
+
+// Ansira's API-call headers: Authorization: Bearer <access_token> and
+// Cache-Control: no-cache.
+func TestAPIHeaders(t *testing.T) {
+	h, err := APIHeaders("at-1")
+	if err != nil || len(h) != 2 || h["Authorization"] != "Bearer at-1" || h["Cache-Control"] != "no-cache" {
+		t.Fatalf("APIHeaders = %v, %v", h, err)
+	}
+	for _, bad := range []string{"", "a b", "a\nb"} {
+		_, err := APIHeaders(bad)
+		checkErr(t, "APIHeaders("+bad+")", err, signers.ErrToken)
+	}
+}
 
 func TestTokenSourceCachesUntilExpiresInMinusMargin(t *testing.T) {
 	srv := &tokenServer{}

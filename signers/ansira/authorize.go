@@ -16,14 +16,15 @@ import (
 // or 403; the vendor's word decides.) See docs/PROTOCOLS.md, "Ansira".
 type Authorizer struct{}
 
-// Authorize sets the Bearer and Cache-Control headers for tok.
+// Authorize sets the Bearer and Cache-Control headers for tok (APIHeaders).
 func (Authorizer) Authorize(req *signers.Request, tok token.Token) error {
-	auth, err := Bearer(tok.Value)
+	h, err := APIHeaders(tok.Value)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", auth)
-	req.Header.Set("Cache-Control", "no-cache")
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
 	return nil
 }
 

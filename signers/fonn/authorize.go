@@ -30,8 +30,11 @@ func (a Authorizer) Authorize(req *signers.Request, tok token.Token) error {
 	return nil
 }
 
-// Refused: 401.
-func (Authorizer) Refused(resp *signers.Response) bool { return resp.Status == 401 }
+// Refused: a 401 that is not the gateway refusing the subscription key
+// (KeyRefused): a new token cannot fix a bad key.
+func (Authorizer) Refused(resp *signers.Response) bool {
+	return resp.Status == 401 && !KeyRefused(resp.Status, resp.Body)
+}
 
 // Active: never; a Fonn token's lifetime does not depend on its use.
 func (Authorizer) Active(*signers.Response) bool { return false }

@@ -22,4 +22,8 @@ func TestAuthorizer(t *testing.T) {
 	if !a.Refused(&signers.Response{Status: 401}) || a.Refused(&signers.Response{Status: 403}) {
 		t.Fatal("401 is Fonn's refusal")
 	}
+	keyRefused := []byte(`{"statusCode": 401, "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}`)
+	if a.Refused(&signers.Response{Status: 401, Body: keyRefused}) {
+		t.Fatal("a refused subscription key taken for a refused token")
+	}
 }

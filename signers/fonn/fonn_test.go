@@ -102,3 +102,91 @@ func FuzzHeaders(f *testing.F) {
 		}
 	})
 }
+
+// Seed 000, "Workspace Access Token": "User impersonation is mandatory in
+// requests made to project scoped endpoints when authorized by Workspace Access
+// Token."
+func TestRequireImpersonation(t *testing.T) {
+	ws := Credentials{SubscriptionKey: key, AccessToken: tok, Workspace: true}
+	err := RequireImpersonation(ws)
+	if !errors.Is(err, signers.ErrInput) || strings.Contains(err.Error(), tok) || strings.Contains(err.Error(), key) {
+		t.Fatalf("workspace token without impersonation: %v", err)
+	}
+	ws.ImpersonatedUserExternalID = "ext-42"
+	if err := RequireImpersonation(ws); err != nil {
+		t.Fatalf("workspace token with impersonation: %v", err)
+	}
+	// A regular token has a fixed identity: impersonation stays optional.
+	if err := RequireImpersonation(Credentials{SubscriptionKey: key, AccessToken: tok}); err != nil {
+		t.Fatalf("regular token: %v", err)
+	}
+	// The headers are the same for both kinds of token: nothing on the wire says which.
+	h1, _ := Headers(ws)
+	ws.Workspace = false
+	h2, _ := Headers(ws)
+	if len(h1) != 3 || len(h2) != 3 || h1[HeaderAuthorization] != h2[HeaderAuthorization] {
+		t.Fatalf("headers differ: %v %v", h1, h2)
+	}
+}
+
+// Seed 000, "Obtain Subscription Key": "two keys are for seamlessly changing
+// access keys without service interruption".
+func TestKeys(t *testing.T) {
+	const second = "fedcba9876543210fedcba9876543210"
+	k := Keys{Primary: key, Secondary: second}
+	if err := k.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := (Keys{Primary: key}).Check(); err != nil {
+		t.Fatalf("primary only: %v", err)
+	}
+	for name, bad := range map[string]Keys{
+		"no primary":    {Secondary: second},
+		"same key":      {Primary: key, Secondary: key},
+		"bad secondary": {Primary: key, Secondary: "a\r\nX-Evil: 1"},
+		"bad primary":   {Primary: " " + key},
+	} {
+		err := bad.Check()
+		if !errors.Is(err, signers.ErrKey) || strings.Contains(err.Error(), key) || strings.Contains(err.Error(), second) {
+			t.Errorf("%s: %v, want E_KEY without the key", name, err)
+		}
+	}
+	if o, ok := k.Other(key); !ok || o != second {
+		t.Fatalf("after primary: %q %v", o, ok)
+	}
+	if o, ok := k.Other(second); !ok || o != key {
+		t.Fatalf("after secondary: %q %v", o, ok)
+	}
+	if _, ok := k.Other("unknown"); ok {
+		t.Fatal("other of an unknown key")
+	}
+	if _, ok := (Keys{Primary: key}).Other(key); ok {
+		t.Fatal("other without a secondary")
+	}
+}
+
+func TestKeyRefused(t *testing.T) {
+	// The gateway's answers (Azure API Management), as the sandbox emulates them.
+	for _, body := range []string{
+		`{"statusCode": 401, "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription."}`,
+		`{"statusCode": 401, "message": "Access denied due to missing subscription key. Make sure to include subscription key when making requests to an API."}`,
+	} {
+		if !KeyRefused(401, []byte(body)) {
+			t.Errorf("not a refused key: %s", body)
+		}
+	}
+	for _, c := range []struct {
+		status int
+		body   string
+	}{
+		{401, `{"statusCode": 401, "message": "invalid or missing access token"}`}, // the token, not the key
+		{401, ``},
+		{429, `{"statusCode": 429, "message": "Rate limit is exceeded. Try again in 1 seconds."}`},
+		{403, `{"message": "subscription key"}`},
+		{200, `subscription key`},
+	} {
+		if KeyRefused(c.status, []byte(c.body)) {
+			t.Errorf("KeyRefused(%d, %s) = true", c.status, c.body)
+		}
+	}
+}

@@ -1,16 +1,22 @@
-// Package fortis implements the four ways a Fortis v2 API call is authenticated,
-// as Fortis documents them (shared/PROTOCOLS.md, "Fortis v2"):
+// Package fortis implements the ways a Fortis v2 API call is authenticated, as
+// Fortis documents them (docs/PROTOCOLS.md, "Fortis"):
 //
 //   - API key: `developer-id` plus `user-id` and `user-api-key`, sent as headers,
 //     as query parameters of the same names, or as
 //     `Authorization: Basic base64(user_id:user_api_key)` ([APIKey]).
 //   - HMAC: `developer-id`, `user-id`, `timestamp` (Unix seconds) and
 //     `hash-key = lower-hex(HMAC-SHA256(key = user_hash_key, msg = user_id + timestamp))`,
-//     valid 15 minutes ([HMAC], [HMACSigner], [VerifyHMAC]).
-//   - Token: `POST /v2/token` opens a session whose token expires after 15 idle
-//     minutes; every successful request restarts the 15 minutes; `DELETE
-//     /v2/token/{token}` ends it ([Session]).
-//   - OAuth: `Authorization: Bearer <token>` ([Bearer]).
+//     valid 15 minutes ([HMAC], [HMACSigner], [VerifyHMAC]). Fortis supports it
+//     on six endpoints only ([HMACEndpoints], [HMACSigner.SignFor]).
+//   - Token: `POST /v2/token` with username, password and domain (all three
+//     required) opens a session whose token expires after 15 idle minutes; every
+//     successful request restarts the 15 minutes; `DELETE /v2/token/{token}`
+//     ends it ([Session]).
+//   - SSO: `v2/contactsso` generates a URL that signs a user in by a click
+//     ([SSORequest], [ParseSSOResponse]).
+//   - OAuth: `Authorization: Bearer <token>` with a token from Fortis' OAuth
+//     authorization process, on most endpoints ([OAuthSource],
+//     [OAuthAuthorizer], [Bearer]).
 //
 // `developer-id` goes on every request. Field names are written the way Fortis
 // writes them on the wire: lower case, dashes instead of underscores.
@@ -151,6 +157,46 @@ func (s *HMACSigner) Sign(t time.Time) (Signed, error) {
 		},
 		StringToSign: sts,
 	}, nil
+}
+
+// HMACEndpoints are the only endpoints on which Fortis supports HMAC
+// authentication, as its document lists them ("these are all the endpoints that
+// support HMAC authentication"); elsewhere an HMAC-signed request is refused.
+var HMACEndpoints = []string{
+	"v2/accountform",
+	"v2/accountvaults",
+	"v2/payform",
+	"v2/routeraccountvault",
+	"v2/salestax",
+	"v2/transactions",
+}
+
+// SupportsHMAC reports whether path (a request path such as
+// "/v2/transactions/123?x=1", with or without the leading "/") is one of
+// HMACEndpoints or below one. Matching is by whole path segments and case
+// sensitive, as the paths are written.
+func SupportsHMAC(path string) bool {
+	if i := strings.IndexAny(path, "?#"); i >= 0 {
+		path = path[:i]
+	}
+	path = strings.TrimPrefix(path, "/")
+	for _, e := range HMACEndpoints {
+		if rest, ok := strings.CutPrefix(path, e); ok && (rest == "" || rest[0] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// SignFor is Sign for a request to path, in strict mode: a path outside
+// HMACEndpoints (see SupportsHMAC) is E_INPUT, so that a request Fortis would
+// refuse is caught before it is sent.
+func (s *HMACSigner) SignFor(path string, t time.Time) (Signed, error) {
+	if !SupportsHMAC(path) {
+		return Signed{}, signers.E(signers.CodeInput, "fortis.Sign",
+			"Fortis supports HMAC authentication only on "+strings.Join(HMACEndpoints, ", "))
+	}
+	return s.Sign(t)
 }
 
 // HMAC is NewHMACSigner followed by Sign, for a single request.

@@ -1,20 +1,26 @@
 package fortis
 
 import (
+	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/flow"
 	"github.com/apisign/apisign/signers/internal/nodecheck"
+	"github.com/apisign/apisign/signers/token"
 )
 
-// PROTOCOLS.md "Fortis v2" and "Vectors from outside this project" (Fortis' own
+// docs/PROTOCOLS.md "Fortis" and "Vectors from outside this project" (Fortis' own
 // documentation), as literals.
 func TestHashKeyVectors(t *testing.T) {
 	for _, v := range []struct{ user, ts, key, want string }{
@@ -334,14 +340,52 @@ func TestParseOpenResponse(t *testing.T) {
 	}
 }
 
+// Seed 001, "POST /v2/token": the request and the answer as the document shows
+// them.
+func TestTokenMethodSeedExample(t *testing.T) {
+	r, err := OpenRequest("https://api.example.com", "dev", "myusername", "xxxxxxxx", "xxxx.sandbox.domain.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in map[string]string
+	if err := json.Unmarshal(r.Body, &in); err != nil || len(in) != 3 || in["username"] != "myusername" ||
+		in["password"] != "xxxxxxxx" || in["domain"] != "xxxx.sandbox.domain.com" {
+		t.Fatalf("body %s: %v", r.Body, err)
+	}
+	const answer = `{
+    "token": {
+        "id": "123456789012345678901234",
+        "expire": 15,
+        "first_name": "John",
+        "last_name": "Doe",
+        "password_expire_ts": 1422283692,
+        "time": 1402283692,
+        "token": "abcdefghijklmnop",
+        "username": "myusername",
+        "primary_location_id": "123456789012345678901234",
+        "timezone": "America/New_York",
+        "user_type_id": 200
+    }
+}`
+	o, err := ParseOpenResponse(200, []byte(answer))
+	if err != nil || o.Token != "abcdefghijklmnop" || o.Expire != 15*time.Minute {
+		t.Fatalf("%+v, %v", o, err)
+	}
+	// "GET /v2/contacts?access-token=3pPzNQstYfXDCE5x", "DELETE /v2/token/3pPzNQstYfXDCE5x".
+	d, err := CloseRequest("https://api.example.com", "dev", "3pPzNQstYfXDCE5x")
+	if err != nil || d.Method != "DELETE" || d.URL != "https://api.example.com/v2/token/3pPzNQstYfXDCE5x" {
+		t.Fatalf("%+v, %v", d, err)
+	}
+}
+
 func TestOpenCloseRequest(t *testing.T) {
-	r, err := OpenRequest("https://api.example.com/", "dev", "me@example.com", `pa"ss`, "")
+	r, err := OpenRequest("https://api.example.com/", "dev", "me@example.com", `pa"ss`, "xxxx.sandbox.domain.com")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Method != "POST" || r.URL != "https://api.example.com/v2/token" || r.Header["developer-id"] != "dev" ||
 		r.Header["Content-Type"] != "application/json" ||
-		string(r.Body) != `{"username":"me@example.com","password":"pa\"ss","domain":""}` {
+		string(r.Body) != `{"username":"me@example.com","password":"pa\"ss","domain":"xxxx.sandbox.domain.com"}` {
 		t.Errorf("%+v %s", r, r.Body)
 	}
 	r, err = CloseRequest("https://api.example.com/base", "dev", "tok/1")
@@ -350,11 +394,14 @@ func TestOpenCloseRequest(t *testing.T) {
 		t.Errorf("%+v %v", r, err)
 	}
 	for _, u := range []string{"", "api.example.com", "ftp://x/", "https:///x", "https://x/?a=1", "https://x/#f", "https://u:p@x/"} {
-		_, err := OpenRequest(u, "d", "u", secret, "")
+		_, err := OpenRequest(u, "d", "u", secret, "dom")
 		checkErr(t, "OpenRequest URL "+u, err, signers.ErrInput)
 	}
-	_, err = OpenRequest("https://x", "d", "u", "", "")
+	_, err = OpenRequest("https://x", "d", "u", "", "dom")
 	checkErr(t, "OpenRequest empty password", err, signers.ErrKey)
+	// Seed 001, POST /v2/token: "domain": "xxxx.sandbox.domain.com" //REQUIRED.
+	_, err = OpenRequest("https://x", "d", "u", secret, "")
+	checkErr(t, "OpenRequest empty domain", err, signers.ErrInput)
 	_, err = CloseRequest("https://x", "d", "")
 	checkErr(t, "CloseRequest empty token", err, signers.ErrToken)
 }
@@ -501,4 +548,164 @@ func TestCrossCheckNode(t *testing.T) {
 		cases = append(cases, c)
 	}
 	nodecheck.Run(t, "testdata/crosscheck.mjs", cases)
+}
+
+// Seed 001, "HMAC": "these are all the endpoints that support HMAC
+// authentication": v2/accountform, v2/accountvaults, v2/payform,
+// v2/routeraccountvault, v2/salestax, v2/transactions.
+func TestHMACEndpoints(t *testing.T) {
+	want := []string{"v2/accountform", "v2/accountvaults", "v2/payform", "v2/routeraccountvault", "v2/salestax", "v2/transactions"}
+	if strings.Join(HMACEndpoints, " ") != strings.Join(want, " ") {
+		t.Fatalf("HMACEndpoints = %q", HMACEndpoints)
+	}
+	for _, p := range []string{"/v2/transactions", "v2/transactions", "/v2/transactions/11e95f8e?page=1", "/v2/salestax?x",
+		"/v2/accountvaults/", "/v2/routeraccountvault", "/v2/payform#top", "/v2/accountform"} {
+		if !SupportsHMAC(p) {
+			t.Errorf("SupportsHMAC(%q) = false", p)
+		}
+	}
+	for _, p := range []string{"/v2/contacts", "/v2/contacts/1", "/v2/transactionsx", "/v2/Transactions", "/v2/token",
+		"/v2/contactsso", "/v3/transactions", "/api/v2/transactions", "", "/", "/v2/accountvault"} {
+		if SupportsHMAC(p) {
+			t.Errorf("SupportsHMAC(%q) = true", p)
+		}
+	}
+	s, err := NewHMACSigner("dev", "11e95f8ec39de8fbdb0a4f1a", "fortis-example-hash-key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SignFor("/v2/transactions", t1)
+	if err != nil || got.Header["hash-key"] != "21800953f8bc7ead8de43c5dd22d4603297a32930571059e0efc54ff1668855a" {
+		t.Fatalf("SignFor allowed endpoint: %v, %v", got.Header, err)
+	}
+	_, err = s.SignFor("/v2/contacts/1", t1)
+	checkErr(t, "SignFor /v2/contacts", err, signers.ErrInput)
+	if err == nil || !strings.Contains(err.Error(), "v2/transactions") {
+		t.Fatalf("message does not list the endpoints: %v", err)
+	}
+}
+
+func TestSSORequestAndAnswer(t *testing.T) {
+	auth, err := APIKey("dev-1", "user-1", secret, ModeHeaders)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := []byte(`{"contact_id":"11e95f8ec39de8fbdb0a4f1a"}`)
+	r, err := SSORequest("https://api.example.com/", auth, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Method != "POST" || r.URL != "https://api.example.com/v2/contactsso" || string(r.Body) != string(fields) ||
+		r.Header["developer-id"] != "dev-1" || r.Header["user-id"] != "user-1" || r.Header["user-api-key"] != secret ||
+		r.Header["Content-Type"] != "application/json" || r.Header["Accept"] != "application/json" {
+		t.Fatalf("%+v %s", r, r.Body)
+	}
+	q, _ := APIKey("dev-1", "user 1", secret, ModeQuery)
+	if r, err := SSORequest("https://api.example.com", q, []byte(`{}`)); err != nil ||
+		r.URL != "https://api.example.com/v2/contactsso?developer-id=dev-1&user-id=user+1&user-api-key="+url.QueryEscape(secret) {
+		t.Fatalf("query auth: %+v, %v", r, err)
+	}
+	for _, bad := range []string{``, `[]`, `null`, `"x"`, `{`} {
+		_, err := SSORequest("https://api.example.com", auth, []byte(bad))
+		checkErr(t, "SSORequest fields "+bad, err, signers.ErrInput)
+	}
+	_, err = SSORequest("api.example.com", auth, fields)
+	checkErr(t, "SSORequest base", err, signers.ErrInput)
+
+	const link = "https://portal.example.com/sso?token=abc123"
+	sso, err := ParseSSOResponse(201, []byte(`{"contactsso":{"id":"1","url":"`+link+`","contact_id":"c"}}`))
+	if err != nil || sso.URL != link || !strings.Contains(string(sso.Record), `"contact_id":"c"`) {
+		t.Fatalf("ParseSSOResponse = %+v, %v", sso, err)
+	}
+	if sso, err := ParseSSOResponse(200, []byte(`{"contactsso":{"url":"http://127.0.0.1:8080/sso/x"}}`)); err != nil || sso.URL == "" {
+		t.Fatalf("local sandbox URL: %v", err)
+	}
+	_, err = ParseSSOResponse(401, []byte(`{}`))
+	var e *signers.Error
+	if !errors.As(err, &e) || e.Code != signers.CodeHTTP || e.Status != 401 {
+		t.Fatalf("401: %v", err)
+	}
+	for _, body := range []string{`{}`, `{"contactsso":{}}`, `{"url":"` + link + `"}`, `{"contactsso":{"url":"javascript:alert(1)"}}`,
+		`{"contactsso":{"url":"http://evil.example.com/x"}}`, `{"contactsso":{"url":"/relative"}}`, `not json`,
+		`{"contactsso":{"url":"https://u:p@x.example/"}}`, `{"contactsso":{"url":7}}`} {
+		_, err := ParseSSOResponse(200, []byte(body))
+		checkErr(t, "ParseSSOResponse "+body, err, signers.ErrToken)
+		if err != nil && strings.Contains(err.Error(), "evil") {
+			t.Fatalf("URL in message: %v", err)
+		}
+	}
+}
+
+func TestOAuthSource(t *testing.T) {
+	clk := clock.NewFake(st0)
+	var fetches atomic.Int32
+	var refused []string
+	src, err := NewOAuthSource(OAuthConfig{
+		Clock: clk,
+		Fetch: func(ctx context.Context, cur token.Token) (token.Token, error) {
+			refused = append(refused, cur.Value)
+			n := fetches.Add(1)
+			return token.Token{Value: "oauth-" + strconv.Itoa(int(n)), Expiry: clk.Now().Add(time.Hour)}, nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if tok, err := src.Token(ctx); err != nil || tok.Value != "oauth-1" {
+		t.Fatalf("Token = %v, %v", tok, err)
+	}
+	// Cached until Margin before expiry, then renewed.
+	clk.Advance(time.Hour - DefaultMargin - time.Second)
+	if tok, _ := src.Token(ctx); tok.Value != "oauth-1" {
+		t.Fatalf("renewed too early: %v", tok)
+	}
+	clk.Advance(2 * time.Second)
+	if tok, _ := src.Token(ctx); tok.Value != "oauth-2" {
+		t.Fatalf("not renewed: %v", tok)
+	}
+	src.Invalidate(token.Token{Value: "oauth-1"}) // stale: no effect
+	if src.Current().Value != "oauth-2" {
+		t.Fatal("stale Invalidate dropped the current token")
+	}
+
+	// Through flow.Do: the bearer and developer-id on the wire; a 401 drops the
+	// token, one new one is fetched and the request sent once more.
+	var sent []signers.Header
+	status := []int{401, 200}
+	doer := signers.DoerFunc(func(_ context.Context, r *signers.Request) (*signers.Response, error) {
+		sent = append(sent, r.Header)
+		return &signers.Response{Status: status[len(sent)-1]}, nil
+	})
+	req := &signers.Request{Method: "GET", URL: "https://api.example.com/v2/contacts/1"}
+	resp, err := flow.Do(ctx, doer, src, req, OAuthAuthorizer{DeveloperID: "dev-1"})
+	if err != nil || resp.Status != 200 || len(sent) != 2 || fetches.Load() != 3 {
+		t.Fatalf("flow.Do = %v, %v; %d sends, %d fetches", resp, err, len(sent), fetches.Load())
+	}
+	if sent[0]["Authorization"] != "Bearer oauth-2" || sent[1]["Authorization"] != "Bearer oauth-3" ||
+		sent[1]["developer-id"] != "dev-1" || len(sent[1]) != 2 || refused[2] != "oauth-2" {
+		t.Fatalf("sent %v, fetch told %q", sent, refused)
+	}
+	a := OAuthAuthorizer{}
+	if !a.Refused(&signers.Response{Status: 401}) || a.Refused(&signers.Response{Status: 403}) || a.Active(&signers.Response{Status: 200}) {
+		t.Fatal("Refused/Active")
+	}
+	for _, c := range []struct {
+		a   OAuthAuthorizer
+		tok string
+		err error
+	}{{OAuthAuthorizer{}, "", signers.ErrToken}, {OAuthAuthorizer{}, "a b", signers.ErrToken}, {OAuthAuthorizer{DeveloperID: "a\nb"}, "t", signers.ErrInput}} {
+		err := c.a.Authorize(&signers.Request{Header: signers.Header{}}, token.Token{Value: c.tok})
+		checkErr(t, "Authorize "+c.tok, err, c.err)
+	}
+
+	// A fetched value that cannot go in a header is refused, never cached.
+	bad, _ := NewOAuthSource(OAuthConfig{Fetch: func(context.Context, token.Token) (token.Token, error) {
+		return token.Token{Value: "a b"}, nil
+	}})
+	if _, err := bad.Token(ctx); !errors.Is(err, signers.ErrToken) || bad.Current().Value != "" {
+		t.Fatalf("bad token: %v", err)
+	}
+	_, err = NewOAuthSource(OAuthConfig{})
+	checkErr(t, "no fetch", err, signers.ErrConfig)
 }

@@ -26,8 +26,9 @@ const DefaultMargin = 30 * time.Second
 const TokenPath = "/v2/token"
 
 // OpenRequest builds `POST {baseURL}/v2/token` with the JSON body
-// {"username", "password", "domain"} (domain is sent even when empty) and the
-// developer-id header. The broker and Session both use it.
+// {"username", "password", "domain"} and the developer-id header. The broker and
+// Session both use it. Fortis marks all three fields //REQUIRED: an empty
+// username or password is E_KEY, an empty domain E_INPUT.
 func OpenRequest(baseURL, developerID, username, password, domain string) (*signers.Request, error) {
 	const op = "fortis.OpenRequest"
 	base, err := checkBaseURL(op, baseURL)
@@ -39,6 +40,9 @@ func OpenRequest(baseURL, developerID, username, password, domain string) (*sign
 	}
 	if username == "" || password == "" {
 		return nil, signers.E(signers.CodeKey, op, "username or password is empty")
+	}
+	if domain == "" {
+		return nil, signers.E(signers.CodeInput, op, "domain is empty (Fortis requires it in the token request)")
 	}
 	body, err := json.Marshal(struct {
 		Username string `json:"username"`
@@ -136,8 +140,9 @@ type SessionConfig struct {
 	// appended. Needed unless both Open and Close are set.
 	BaseURL     string
 	DeveloperID string // sent as developer-id on the open and close requests and by AuthHeader
-	// Username, Password, Domain: the credentials of POST /v2/token. Needed
-	// unless Open is set. They are secrets: broker or native program only.
+	// Username, Password, Domain: the credentials of POST /v2/token, all three
+	// required unless Open is set. Username and Password are secrets: broker or
+	// native program only.
 	Username, Password, Domain string
 	Doer                       signers.Doer  // sends open and close requests; needed unless Open and Close are set
 	Clock                      clock.Clock   // nil means clock.Real
@@ -211,6 +216,9 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		}
 		if cfg.Username == "" || cfg.Password == "" {
 			return nil, signers.E(signers.CodeKey, op, "username or password is empty")
+		}
+		if cfg.Domain == "" {
+			return nil, signers.E(signers.CodeInput, op, "domain is empty (Fortis requires it in the token request)")
 		}
 		if cfg.Doer == nil {
 			return nil, signers.E(signers.CodeConfig, op, "no Doer to send the token request")
@@ -402,3 +410,158 @@ func (s *Session) AuthQuery(t token.Token) ([][2]string, error) {
 	}
 	return append(q, [2]string{HeaderAccessToken, t.Value}), nil
 }
+
+// SSOPath is the endpoint of Fortis' single sign-on method: it generates a URL
+// that signs a user in by just clicking it.
+const SSOPath = "/v2/contactsso"
+
+// SSORequest builds `POST {baseURL}/v2/contactsso` with auth applied (API-key
+// credentials, or a session's access-token header; developer-id included) and
+// fields as the JSON body. Fortis' document names the endpoint and the method
+// but not the request's fields, so fields is the caller's JSON object (say, the
+// contact the link is for), sent as given. The URL the answer carries is itself a
+// sign-in credential: the broker generates it and hands it to the one page that
+// opens it. Errors (E_INPUT): a bad base URL; fields that are not a JSON object.
+func SSORequest(baseURL string, auth Auth, fields []byte) (*signers.Request, error) {
+	const op = "fortis.SSORequest"
+	base, err := checkBaseURL(op, baseURL)
+	if err != nil {
+		return nil, err
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(fields, &obj) != nil || obj == nil {
+		return nil, signers.E(signers.CodeInput, op, "fields must be a JSON object")
+	}
+	req := &signers.Request{
+		Method: "POST",
+		URL:    base + SSOPath,
+		Header: signers.Header{"Content-Type": "application/json", "Accept": "application/json"},
+		Body:   append([]byte(nil), fields...),
+	}
+	if err := auth.ApplyTo(req); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// SSO is the answer to SSORequest.
+type SSO struct {
+	URL    string          // the generated sign-in URL
+	Record json.RawMessage // the whole contactsso record, as sent
+}
+
+// ParseSSOResponse reads the answer to SSORequest. Fortis wraps each answer in an
+// object named after its resource (POST /v2/token answers {"token": {...}}), so
+// the answer is read as {"contactsso": {"url": "...", ...}}; the document calls it
+// only "a generated url", and this function is the one place that names the
+// fields. A status other than 200 or 201 is E_HTTP (with Status); a body without
+// contactsso.url, or a URL that is not absolute https (http only for a local
+// sandbox: localhost, 127.0.0.1, ::1), is E_TOKEN, since a page is going to open
+// it. The message never contains the URL.
+func ParseSSOResponse(status int, body []byte) (SSO, error) {
+	const op = "fortis.ParseSSOResponse"
+	if status != 200 && status != 201 {
+		return SSO{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Msg: "contactsso answered " + strconv.Itoa(status), Status: status}
+	}
+	var doc struct {
+		Record json.RawMessage `json:"contactsso"`
+	}
+	var rec struct {
+		URL string `json:"url"`
+	}
+	if json.Unmarshal(body, &doc) != nil || json.Unmarshal(doc.Record, &rec) != nil || rec.URL == "" {
+		return SSO{}, signers.E(signers.CodeToken, op, "answer lacks contactsso.url")
+	}
+	u, err := url.Parse(rec.URL)
+	local := err == nil && u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1" || u.Hostname() == "::1")
+	if err != nil || (u.Scheme != "https" && !local) || u.Host == "" || u.User != nil || strings.ContainsAny(rec.URL, " \t\r\n") {
+		return SSO{}, signers.E(signers.CodeToken, op, "contactsso.url is not an absolute https URL")
+	}
+	return SSO{URL: rec.URL, Record: append(json.RawMessage(nil), doc.Record...)}, nil
+}
+
+// OAuthConfig configures an OAuthSource.
+type OAuthConfig struct {
+	// Fetch runs Fortis' OAuth authorization process and returns an access
+	// token with its expiry (zero: unknown). Fortis' document defers the process
+	// (grant and endpoints) to a page outside apisign's documents, so this
+	// package builds none of its requests: Fetch is the caller's (a broker route
+	// in the browser, the holder of the OAuth client credentials on a server).
+	// Required.
+	Fetch  token.FetchFunc
+	Clock  clock.Clock   // nil means clock.Real
+	Margin time.Duration // renew this long before the token's expiry; 0 means DefaultMargin
+}
+
+// OAuthSource holds a Fortis OAuth access token and renews it Margin ahead of
+// its expiry (token.Cache: one fetch for N concurrent callers; a failed early
+// renewal keeps the old token). It is a signers/flow Source: with
+// OAuthAuthorizer, flow.Do sends a request with the bearer token and, when it is
+// refused, one more time with a new one.
+type OAuthSource struct {
+	cache *token.Cache
+}
+
+// NewOAuthSource checks cfg: Fetch is required (E_CONFIG).
+func NewOAuthSource(cfg OAuthConfig) (*OAuthSource, error) {
+	if cfg.Fetch == nil {
+		return nil, signers.E(signers.CodeConfig, "fortis.NewOAuthSource", "no Fetch to obtain an OAuth access token")
+	}
+	if cfg.Margin <= 0 {
+		cfg.Margin = DefaultMargin
+	}
+	fetch := func(ctx context.Context, current token.Token) (token.Token, error) {
+		t, err := cfg.Fetch(ctx, current)
+		if err != nil {
+			return token.Token{}, err
+		}
+		if err := checkToken("fortis.OAuth", t.Value); err != nil {
+			return token.Token{}, err
+		}
+		return t, nil
+	}
+	return &OAuthSource{cache: token.NewCache(fetch, cfg.Margin, cfg.Clock)}, nil
+}
+
+// Token returns an access token valid for at least Margin, fetching one if needed.
+func (s *OAuthSource) Token(ctx context.Context) (token.Token, error) { return s.cache.Token(ctx) }
+
+// Invalidate drops t if it is still the held token (the server refused it).
+func (s *OAuthSource) Invalidate(t token.Token) { s.cache.Invalidate(t) }
+
+// Current returns the held token, valid or not.
+func (s *OAuthSource) Current() token.Token { return s.cache.Current() }
+
+// OAuthAuthorizer is Fortis' OAuth rule for signers/flow: every call carries
+// `Authorization: Bearer <access token>` with `developer-id` beside it (Fortis'
+// OAuth example). Fortis' document names no status for a refused bearer token;
+// 401 is the one RFC 6750 gives an invalid or expired token, so a 401 is worth
+// one new token and one more try. A bearer token's lifetime does not depend on
+// its use.
+type OAuthAuthorizer struct {
+	// DeveloperID is sent as developer-id; empty sends none (the broker adds it).
+	DeveloperID string
+}
+
+// Authorize sets Authorization (and developer-id) for tok.
+func (a OAuthAuthorizer) Authorize(req *signers.Request, tok token.Token) error {
+	const op = "fortis.OAuthAuthorize"
+	auth, err := Bearer(tok.Value)
+	if err != nil {
+		return err
+	}
+	if a.DeveloperID != "" {
+		if err := checkHeaderValue(op, "developer id", a.DeveloperID); err != nil {
+			return err
+		}
+		req.Header.Set(HeaderDeveloperID, a.DeveloperID)
+	}
+	req.Header.Set("Authorization", auth)
+	return nil
+}
+
+// Refused: 401.
+func (OAuthAuthorizer) Refused(resp *signers.Response) bool { return resp.Status == 401 }
+
+// Active: never.
+func (OAuthAuthorizer) Active(*signers.Response) bool { return false }

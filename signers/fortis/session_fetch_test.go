@@ -68,7 +68,7 @@ func TestSessionWithBrokerOpener(t *testing.T) {
 }
 
 func TestNewSessionConfigErrors(t *testing.T) {
-	ok := SessionConfig{BaseURL: "https://api.example.com", DeveloperID: "d", Username: "u", Password: secret, Doer: signers.DoerFunc(nil)}
+	ok := SessionConfig{BaseURL: "https://api.example.com", DeveloperID: "d", Username: "u", Password: secret, Domain: "dom", Doer: signers.DoerFunc(nil)}
 	for name, c := range map[string]struct {
 		mod  func(*SessionConfig)
 		want error
@@ -79,6 +79,7 @@ func TestNewSessionConfigErrors(t *testing.T) {
 		"bad dev":     {func(c *SessionConfig) { c.DeveloperID = "a\nb" }, signers.ErrInput},
 		"no password": {func(c *SessionConfig) { c.Password = "" }, signers.ErrKey},
 		"no user":     {func(c *SessionConfig) { c.Username = "" }, signers.ErrKey},
+		"no domain":   {func(c *SessionConfig) { c.Domain = "" }, signers.ErrInput},
 		"no doer":     {func(c *SessionConfig) { c.Doer = nil }, signers.ErrConfig},
 		"margin":      {func(c *SessionConfig) { c.Margin = time.Hour }, signers.ErrInput},
 	} {

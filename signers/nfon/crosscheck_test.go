@@ -12,13 +12,14 @@ import (
 
 // xcase is one cross-check case: the inputs, and what Go computed from them.
 // testdata/crosscheck.mjs recomputes everything from the inputs with its own
-// encoder, Node's crypto and crypto-js, written from PROTOCOLS.md.
+// encoder, Node's crypto and crypto-js, written from docs/PROTOCOLS.md ("NFON").
 type xcase struct {
 	Method      string      `json:"method"`
 	Segments    []string    `json:"segments,omitempty"` // unencoded parts, when RawPath is ""
-	Query       [][2]string `json:"query,omitempty"`
-	RawPath     string      `json:"rawPath,omitempty"` // a wire-form path given to NormalizeResource
-	Body        []byte      `json:"body"`              // base64 in JSON
+	Query       [][2]string `json:"query,omitempty"`    // unencoded pairs: EncodeResource's, or Request.Query with RawPath
+	RawPath     string      `json:"rawPath,omitempty"`  // a wire-form path given as Request.Resource
+	Audio       bool        `json:"audio,omitempty"`    // Request.Audio
+	Body        []byte      `json:"body"`               // base64 in JSON
 	ContentType string      `json:"contentType"`
 	DateMs      int64       `json:"dateMs"`
 	KeyID       string      `json:"keyId"`
@@ -92,10 +93,14 @@ func xCases(n int) []xcase {
 		default:
 			c.Body = []byte(`{"name":"` + xString(r, xPieces, 6) + `","n":` + time.Duration(r.Int64N(1e6)).String() + `}`)
 		}
+		c.Audio = r.IntN(10) == 0
 		if r.IntN(3) == 0 {
 			c.RawPath = "/" + xString(r, xRawPieces, 12)
 			if r.IntN(8) == 0 {
 				c.RawPath += xPick(r, xBadRawPieces) + xString(r, xRawPieces, 3)
+			}
+			for j := r.IntN(6) - 3; j > 0; j-- {
+				c.Query = append(c.Query, [2]string{xString(r, xPieces, 2), xString(r, xPieces, 3)})
 			}
 		} else {
 			for j := r.IntN(5); j >= 0; j-- {
@@ -115,10 +120,10 @@ func TestNodeCrossCheck(t *testing.T) {
 	bad := 0
 	for i := range cases {
 		c := &cases[i]
-		resource := c.RawPath
+		resource, query := c.RawPath, c.Query
 		if resource == "" {
 			c.Encoded = EncodeResource(c.Segments, c.Query)
-			resource = c.Encoded
+			resource, query = c.Encoded, nil
 		}
 		s, err := NewSigner(c.KeyID, c.Secret)
 		if err != nil {
@@ -127,6 +132,8 @@ func TestNodeCrossCheck(t *testing.T) {
 		signed, err := s.Sign(Request{
 			Method:      c.Method,
 			Resource:    resource,
+			Query:       query,
+			Audio:       c.Audio,
 			Body:        c.Body,
 			ContentType: c.ContentType,
 			Date:        time.UnixMilli(c.DateMs),

@@ -18,18 +18,34 @@ func md5Hex(b []byte) string {
 }
 
 // onlyWireBytes reports whether s holds only bytes NormalizeResource keeps, with
-// every "%" starting a valid escape.
+// every "%" starting a valid escape: no "+" anywhere, no "=" in the path, no "/"
+// in the query, at most one "=" per query pair.
 func onlyWireBytes(s string) bool {
+	query, eq := false, false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '%' {
+		switch {
+		case c == '%':
 			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
 				return false
 			}
 			i += 2
 			continue
+		case c == '?':
+			query = true
+		case c == '&':
+			eq = false
+		case c == '=':
+			if !query || eq {
+				return false
+			}
+			eq = true
+		case c == '/':
+			if query {
+				return false
+			}
 		}
-		if !strings.ContainsRune("/?&=:@!$'()*+,;-._~", rune(c)) &&
+		if !strings.ContainsRune("/?&=:@!$'(),;*-._~", rune(c)) &&
 			!('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
 			return false
 		}
@@ -41,7 +57,7 @@ func FuzzNormalizeResource(f *testing.F) {
 	for _, s := range []string{
 		"/", "/api/customers/K1234/phone-books?search=I%20Am%20Encoded", "/api/Base Device",
 		"/Müller", "/%zz", "/%4", "/a#b", "", "x", "/a?b=c&d=e+f", "/\x00\xff\r\n", "/%2f%2F",
-		"/[]{}|\\^`\"<>", "/a%25b",
+		"/[]{}|\\^`\"<>", "/a%25b", "/x?search=+49", "/a=b?c=d=e&f/g",
 	} {
 		f.Add(s)
 	}
@@ -140,12 +156,16 @@ func FuzzParseAuthorization(f *testing.F) {
 }
 
 func FuzzStringToSign(f *testing.F) {
-	f.Add("POST", "/api/x", []byte("{}"), "application/json", int64(1754490720))
-	f.Add("get", "/a b?c=d", []byte(nil), "", int64(0))
-	f.Add("PUT", "/%zz", []byte{0xff}, "audio/mpeg", int64(-1))
-	f.Fuzz(func(t *testing.T, method, resource string, body []byte, ct string, sec int64) {
-		r := Request{Method: method, Resource: resource, Body: body, ContentType: ct,
+	f.Add("POST", "/api/x", "", "", []byte("{}"), "application/json", false, int64(1754490720))
+	f.Add("get", "/a b?c=d", "search", "+49", []byte(nil), "", false, int64(0))
+	f.Add("PUT", "/%zz", "", "", []byte{0xff}, "audio/mpeg", false, int64(-1))
+	f.Add("POST", "/api/announcements", "", "", []byte("RIFF"), "multipart/form-data; boundary=x", true, int64(7))
+	f.Fuzz(func(t *testing.T, method, resource, qk, qv string, body []byte, ct string, audio bool, sec int64) {
+		r := Request{Method: method, Resource: resource, Body: body, ContentType: ct, Audio: audio,
 			Date: vecTime.Add(time.Duration(sec%1e9) * time.Second)}
+		if qk != "" {
+			r.Query = [][2]string{{qk, qv}}
+		}
 		s := mustSigner(t, "k", "secret")
 		signed, err := s.Sign(r)
 		if err != nil {
@@ -154,7 +174,11 @@ func FuzzStringToSign(f *testing.F) {
 			}
 			return
 		}
-		v := &Verifier{Keys: func(string) (string, bool) { return "secret", true }}
+		if !onlyWireBytes(signed.Resource) {
+			t.Fatalf("signed resource %q has bytes outside the wire set", signed.Resource)
+		}
+		v := &Verifier{Keys: func(string) (string, bool) { return "secret", true },
+			Audio: func(string, string) bool { return audio }}
 		hdr := signed.Header.Clone()
 		if ct != "" {
 			hdr.Set("Content-Type", ct)

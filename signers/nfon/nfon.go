@@ -17,7 +17,13 @@
 //     time value so the weekday is always right, and also sent as x-nfon-date. The
 //     server accepts 15 minutes of clock difference either way.
 //   - Resource is the request-target as sent: path plus "?query", special characters
-//     percent-encoded ("Base%20Device"). See EncodeResource and NormalizeResource.
+//     percent-encoded ("Base%20Device"; "+", "/" and "=" where they are data, so
+//     "?search=+49" goes out as "?search=%2B49"). See EncodeResource,
+//     NormalizeResource and BuildResource.
+//   - Content-Type is required for POST, PUT and PATCH (NFON: "Required for POST and
+//     PUT"), except for an audio upload.
+//
+// The rules are in the repository's docs/PROTOCOLS.md, "NFON".
 //
 // The secret is used as its UTF-8 bytes. The package is linked into the browser
 // module, so it imports no net/http and no fmt; the secret itself belongs on a
@@ -65,10 +71,19 @@ type Request struct {
 	// (e.g. from EncodeResource). StringToSign and Sign normalize it with
 	// NormalizeResource, and the client must send the normalized form
 	// (Signed.Resource).
-	Resource    string
+	Resource string
+	// Query holds query parameters as unencoded key/value pairs, in order,
+	// appended to Resource by BuildResource: the way to pass "+49" or "a=b"
+	// without thinking about NFON's encoding rules.
+	Query       [][2]string
 	Body        []byte    // exact bytes sent; hashed only when Content-MD5 is signed
 	ContentType string    // the Content-Type header sent; signed only with Content-MD5
 	Date        time.Time // the signing time; formatted in UTC
+	// Audio marks an audio upload whatever its Content-Type (a multipart form or
+	// application/octet-stream carrying a sound file): NFON signs neither
+	// Content-MD5 nor Content-Type for audio content. An audio/* Content-Type
+	// needs no flag.
+	Audio bool
 }
 
 // parts are the fields of one string to sign.
@@ -84,9 +99,11 @@ type parts struct {
 //
 // Errors (E_INPUT): a method that is empty, longer than 20 bytes or not only ASCII
 // letters; a zero Date or one whose year is outside 1..9999 (no RFC 1123 form); a
-// Resource that NormalizeResource refuses; a signed Content-Type with control
-// characters or leading/trailing whitespace (servers trim it, so it would be
-// received differently from how it was signed).
+// Resource that NormalizeResource refuses; a POST, PUT or PATCH without a
+// Content-Type that is not an audio upload (NFON requires the header; signing an
+// empty line would only move the failure to the server); a signed Content-Type
+// with control characters or leading/trailing whitespace (servers trim it, so it
+// would be received differently from how it was signed).
 func StringToSign(r Request) (string, error) {
 	p, err := build(r)
 	if err != nil {
@@ -111,12 +128,15 @@ func build(r Request) (parts, error) {
 		return p, signers.E(signers.CodeInput, op, "date year outside 1..9999")
 	}
 	p.date = d.Format(DateLayout)
-	if p.resource, err = NormalizeResource(r.Resource); err != nil {
+	if p.resource, err = BuildResource(r.Resource, r.Query); err != nil {
 		return p, err
 	}
-	p.content = SignsContent(m, r.ContentType)
+	p.content = !r.Audio && SignsContent(m, r.ContentType)
 	n := len(p.method) + len(p.date) + len(p.resource) + 2
 	if p.content {
+		if r.ContentType == "" {
+			return p, signers.E(signers.CodeInput, op, "Content-Type is required for "+m+" (set Audio for an audio upload)")
+		}
 		if err := checkHeaderValue(r.ContentType); err != nil {
 			return p, signers.E(signers.CodeInput, op, "content type "+err.Error())
 		}
@@ -125,20 +145,7 @@ func build(r Request) (parts, error) {
 		p.contentTyp = r.ContentType
 		n += len(p.contentMD5) + len(p.contentTyp) + 2
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(p.method)
-	b.WriteByte('\n')
-	if p.content {
-		b.WriteString(p.contentMD5)
-		b.WriteByte('\n')
-		b.WriteString(p.contentTyp)
-		b.WriteByte('\n')
-	}
-	b.WriteString(p.date)
-	b.WriteByte('\n')
-	b.WriteString(p.resource)
-	p.sts = b.String()
+	p.sts = string(AppendStringToSign(make([]byte, 0, n), p.method, p.contentMD5, p.contentTyp, p.date, p.resource))
 	return p, nil
 }
 
@@ -170,7 +177,8 @@ func normalizeMethod(m string) (string, error) {
 
 // SignsContent reports whether Content-MD5 and Content-Type are part of the string
 // to sign: for POST, PUT and PATCH (method upper case), unless the content type is
-// audio/* (NFON's audio uploads sign neither, whatever the method). The media type
+// audio/* (NFON's audio uploads sign neither, whatever the method; an upload whose
+// Content-Type does not say audio sets Request.Audio). The media type
 // is compared without regard to case, surrounding blanks and parameters
 // ("Audio/MPEG; rate=8000"); "audio/" alone is not an audio type.
 func SignsContent(method, contentType string) bool {
@@ -286,20 +294,22 @@ func errNotBuilt(op string) error {
 	return signers.E(signers.CodeKey, op, "signer not built with NewSigner")
 }
 
-func (s *Signer) mac(sts string) string {
+func (s *Signer) mac(sts string) string { return base64.StdEncoding.EncodeToString(s.sum(sts)) }
+
+// sum is the HMAC-SHA1 of sts with the keyed state cached in s.
+func (s *Signer) sum(sts string) []byte {
 	m := s.pool.Get().(hash.Hash)
 	m.Reset()
 	m.Write([]byte(sts))
-	var buf [sha1.Size]byte
-	sum := m.Sum(buf[:0])
+	sum := m.Sum(make([]byte, 0, sha1.Size))
 	s.pool.Put(m)
-	return base64.StdEncoding.EncodeToString(sum)
+	return sum
 }
 
 // Signed is the result of Sign.
 type Signed struct {
 	// Header holds Authorization and x-nfon-date, plus Content-MD5 and
-	// Content-Type when they are signed (Content-Type only when not empty).
+	// Content-Type when they are signed.
 	Header signers.Header
 	// StringToSign is the exact string that was HMAC'd, for debugging.
 	StringToSign string
@@ -319,13 +329,11 @@ func (s *Signer) Sign(r Request) (Signed, error) {
 		return Signed{}, err
 	}
 	h := make(signers.Header, 4)
-	h[HeaderAuthorization] = Scheme + " " + s.keyID + ":" + s.mac(p.sts)
+	h[HeaderAuthorization] = string(AppendAuthorization(make([]byte, 0, 64), s.keyID, s.sum(p.sts)))
 	h[HeaderDate] = p.date
 	if p.content {
 		h[HeaderContentMD5] = p.contentMD5
-		if p.contentTyp != "" {
-			h[HeaderContentType] = p.contentTyp
-		}
+		h[HeaderContentType] = p.contentTyp
 	}
 	return Signed{Header: h, StringToSign: p.sts, Resource: p.resource}, nil
 }
@@ -333,8 +341,9 @@ func (s *Signer) Sign(r Request) (Signed, error) {
 // SignRequest signs req in place at time now and returns the string to sign. The
 // resource is req.URL's path and query as an HTTP client sends them (Go's
 // EscapedPath plus RawQuery; a fragment is dropped), normalized; when
-// normalization changed it (e.g. a raw space in the query), req.URL is rewritten
-// to the signed form so that what is sent is what was signed. The content type is
+// normalization changed it (e.g. a raw space, or a raw "+" that must go out as
+// %2B, in the query), req.URL is rewritten to the signed form so that what is
+// sent is what was signed. The content type is
 // req.Header's Content-Type. The signing headers are set on req.Header (created
 // when nil), replacing any of the same name.
 //

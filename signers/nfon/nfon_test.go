@@ -9,7 +9,7 @@ import (
 	"github.com/apisign/apisign/signers"
 )
 
-// The PROTOCOLS.md vectors.
+// The docs/PROTOCOLS.md ("NFON") vectors.
 const (
 	vecKeyID  = "3697ad86-fa77-4b25-9373-02dce48530ff"
 	vecSecret = "nfon-example-secret"
@@ -173,9 +173,15 @@ func TestNormalizeResource(t *testing.T) {
 		{"/a%2fb/%7E", "/a%2fb/%7E"}, // lower-case escapes kept as given
 		{"/Müller", "/M%C3%BCller"},
 		{"/M%C3%BCller", "/M%C3%BCller"},
-		{"/x?q=a b&r=1+2", "/x?q=a%20b&r=1+2"},
-		{"/x?q=a=b", "/x?q=a=b"},
-		{"/p;a=1/:@!$'()*+,;=?a=b&c?d", "/p;a=1/:@!$'()*+,;=?a=b&c?d"},
+		{"/x?q=a b&r=1+2", "/x?q=a%20b&r=1%2B2"},
+		// NFON's special characters + / = are encoded where they are data.
+		{"/api/customers/K1234/phone-books?search=+49", "/api/customers/K1234/phone-books?search=%2B49"},
+		{"/x?q=a=b", "/x?q=a%3Db"},
+		{"/x?q=a/b&r=c", "/x?q=a%2Fb&r=c"},
+		{"/x?a&b=1=2&c==&=d", "/x?a&b=1%3D2&c=%3D&=d"},
+		{"/a+b/c=d/e", "/a%2Bb/c%3Dd/e"},
+		{"/x?q=%2B49&r=%3d", "/x?q=%2B49&r=%3d"}, // already encoded: as given
+		{"/p;a=1/:@!$'()*+,;=?a=b&c?d", "/p;a%3D1/:@!$'()*%2B,;%3D?a=b&c?d"},
 		{"/q\"<>[]\\^`{|}", "/q%22%3C%3E%5B%5D%5C%5E%60%7B%7C%7D"},
 		{"/c\r\n\t\x00\x7f", "/c%0D%0A%09%00%7F"},
 		{"/%41%42", "/%41%42"},
@@ -220,7 +226,6 @@ func TestContentRules(t *testing.T) {
 		{"PATCH", " AUDIO/x-wav", false},
 		{"POST", "audio/", true}, // no subtype: not an audio media type
 		{"POST", "audiox/mpeg", true},
-		{"POST", "", true},
 		{"POST", "application/audio", true},
 	}
 	for _, c := range cases {
@@ -252,6 +257,88 @@ func TestContentRules(t *testing.T) {
 		if hasMD5 != c.content || hasCT != (c.content && c.ct != "") {
 			t.Errorf("%s %q: headers %v", c.method, c.ct, signed.Header)
 		}
+	}
+}
+
+// NFON: Content-Type is "Required for POST and PUT" (PATCH alike), except for an
+// audio upload, which Request.Audio marks whatever its Content-Type.
+func TestContentTypeRequired(t *testing.T) {
+	for _, m := range []string{"POST", "PUT", "PATCH", "post"} {
+		r := Request{Method: m, Resource: "/api/x", Date: vecTime, Body: []byte("{}")}
+		if _, err := StringToSign(r); !errors.Is(err, signers.ErrInput) {
+			t.Errorf("%s without Content-Type: %v, want E_INPUT", m, err)
+		}
+		if _, err := mustSigner(t, "k", "s").Sign(r); !errors.Is(err, signers.ErrInput) {
+			t.Errorf("Sign %s without Content-Type: %v, want E_INPUT", m, err)
+		}
+		// An audio upload signs neither line, with or without a Content-Type.
+		for _, ct := range []string{"", "multipart/form-data; boundary=x", "application/octet-stream"} {
+			r.ContentType, r.Audio = ct, true
+			signed, err := mustSigner(t, "k", "s").Sign(r)
+			want := strings.ToUpper(m) + "\n" + vecDate + "\n/api/x"
+			if err != nil || signed.StringToSign != want {
+				t.Errorf("%s audio %q: %q, %v", m, ct, signed.StringToSign, err)
+			}
+			if _, ok := signed.Header["Content-MD5"]; ok || signed.Header["Content-Type"] != "" {
+				t.Errorf("%s audio %q: headers %v", m, ct, signed.Header)
+			}
+		}
+	}
+	for _, m := range []string{"GET", "DELETE", "HEAD"} {
+		if _, err := StringToSign(Request{Method: m, Resource: "/api/x", Date: vecTime}); err != nil {
+			t.Errorf("%s needs no Content-Type: %v", m, err)
+		}
+	}
+}
+
+// The docs/PROTOCOLS.md ("NFON") case: "?search=+49" is the digits, so it is signed and sent as
+// %2B49 whether the caller writes the query into the path or passes it as pairs;
+// the signature is the one of the literal string to sign (Signature is checked
+// against the vectors above).
+func TestPlusIsALiteralPlus(t *testing.T) {
+	s := mustSigner(t, vecKeyID, vecSecret)
+	const want = "/api/customers/K1234/phone-books?search=%2B49"
+	sts := "GET\n" + vecDate + "\n" + want
+	for _, r := range []Request{
+		{Method: "GET", Resource: "/api/customers/K1234/phone-books?search=+49", Date: vecTime},
+		{Method: "GET", Resource: "/api/customers/K1234/phone-books", Query: [][2]string{{"search", "+49"}}, Date: vecTime},
+		{Method: "GET", Resource: "/api/customers/K1234/phone-books?", Query: [][2]string{{"search", "+49"}}, Date: vecTime},
+		{Method: "GET", Resource: want, Date: vecTime},
+	} {
+		signed, err := s.Sign(r)
+		if err != nil || signed.Resource != want || signed.StringToSign != sts ||
+			signed.Header["Authorization"] != "NFON-API "+vecKeyID+":"+Signature(vecSecret, sts) {
+			t.Errorf("%q %q: %+v, %v", r.Resource, r.Query, signed, err)
+		}
+	}
+	// Through a URL: the URL is rewritten to what was signed.
+	req := &signers.Request{Method: "GET", URL: "https://portal-api.nfon.net:8090/api/customers/K1234/phone-books?search=+49"}
+	if got, err := s.SignRequest(req, vecTime); err != nil || got != sts ||
+		req.URL != "https://portal-api.nfon.net:8090"+want {
+		t.Fatalf("SignRequest: %q, %v, URL %q", got, err, req.URL)
+	}
+}
+
+func TestBuildResource(t *testing.T) {
+	cases := []struct {
+		path  string
+		query [][2]string
+		want  string
+	}{
+		{"/api/x", nil, "/api/x"},
+		{"/api/x", [][2]string{{"search", "I Am Encoded"}}, "/api/x?search=I%20Am%20Encoded"},
+		{"/api/x?a=1", [][2]string{{"b", "x=y/z"}}, "/api/x?a=1&b=x%3Dy%2Fz"},
+		{"/api/x?a=1&", [][2]string{{"b", "2"}}, "/api/x?a=1&b=2"},
+		{"/api/Base Device", [][2]string{{"k&v", "1&x=2"}, {"n", ""}}, "/api/Base%20Device?k%26v=1%26x%3D2&n="},
+	}
+	for _, c := range cases {
+		got, err := BuildResource(c.path, c.query)
+		if err != nil || got != c.want {
+			t.Errorf("BuildResource(%q, %q) = %q, %v; want %q", c.path, c.query, got, err, c.want)
+		}
+	}
+	if _, err := BuildResource("api/x", [][2]string{{"a", "b"}}); !errors.Is(err, signers.ErrInput) {
+		t.Errorf("relative path: %v", err)
 	}
 }
 

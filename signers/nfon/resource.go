@@ -10,14 +10,17 @@ import (
 // The resource is the last line of the string to sign: the request-target exactly
 // as it goes on the wire, path plus "?query" when there is one. NFON's examples sign
 // the encoded form ("/api/customers/K1234/phone-books?search=I%20Am%20Encoded",
-// "Base%20Device"), so client and server must agree byte for byte on the encoding.
-// Two entry points cover the two ways a caller holds a path:
+// "Base%20Device"), and NFON requires "+", "/" and "=" to be percent-encoded
+// (docs/PROTOCOLS.md, "NFON"), so client and server must agree byte for byte on the
+// encoding. Three entry points cover the ways a caller holds a path:
 //
 //   - EncodeResource, from unencoded parts (segments, query keys and values): every
 //     byte outside the RFC 3986 unreserved set is percent-encoded, so a "/" or "?"
 //     inside a segment can never change the structure of the path;
 //   - NormalizeResource, for a path already in wire form: escapes are kept as given,
-//     never encoded twice; only bytes that cannot appear on the wire are encoded.
+//     never encoded twice; bytes that cannot appear on the wire and NFON's special
+//     characters where they are data are encoded;
+//   - BuildResource (Request.Query): a wire-form path plus unencoded query pairs.
 
 const upperHex = "0123456789ABCDEF"
 
@@ -25,9 +28,10 @@ const upperHex = "0123456789ABCDEF"
 // (RFC 3986 section 2.3).
 var unreserved [256]bool
 
-// wire marks the bytes NormalizeResource leaves alone: the unreserved set plus the
-// delimiters that are legal in a path or query (RFC 3986 pchar, "/" and "?"):
-// / ? & = : @ ! $ ' ( ) * + , ;
+// wire marks the bytes NormalizeResource leaves raw (but "/" only in the path):
+// the unreserved set plus the delimiters that are legal in a path or query (RFC
+// 3986 pchar, "/" and "?") other than "+" and "=": / ? & : @ ! $ ' ( ) * , ;.
+// NFON's special characters are decided on by position in NormalizeResource.
 var wire [256]bool
 
 func init() {
@@ -44,7 +48,7 @@ func init() {
 		unreserved[c] = true
 	}
 	wire = unreserved
-	for _, c := range []byte("/?&=:@!$'()*+,;") {
+	for _, c := range []byte("/?&:@!$'()*,;") {
 		wire[c] = true
 	}
 }
@@ -94,17 +98,20 @@ func EncodeResource(segments []string, query [][2]string) string {
 		b.WriteByte('/')
 		encodeComponent(&b, s)
 	}
-	for i, kv := range query {
-		if i == 0 {
-			b.WriteByte('?')
-		} else {
-			b.WriteByte('&')
-		}
-		encodeComponent(&b, kv[0])
-		b.WriteByte('=')
-		encodeComponent(&b, kv[1])
-	}
+	writeQuery(&b, "?", query)
 	return b.String()
+}
+
+// writeQuery writes the unencoded pairs as k=v joined with "&", the first one
+// preceded by sep; keys and values go through encodeComponent.
+func writeQuery(b *strings.Builder, sep string, query [][2]string) {
+	for _, kv := range query {
+		b.WriteString(sep)
+		sep = "&"
+		encodeComponent(b, kv[0])
+		b.WriteByte('=')
+		encodeComponent(b, kv[1])
+	}
 }
 
 // NormalizeResource takes a path (with an optional "?query") as the caller sends
@@ -115,7 +122,13 @@ func EncodeResource(segments []string, query [][2]string) string {
 //     such as "%2f"): a path the caller already encoded is signed as given, never
 //     encoded twice;
 //   - the unreserved bytes A-Z a-z 0-9 - . _ ~ and the delimiters
-//     / ? & = : @ ! $ ' ( ) * + , ; are kept;
+//     ? & : @ ! $ ' ( ) * , ; are kept, and so is "/" in the path;
+//   - NFON's special characters are encoded where they are data (docs/PROTOCOLS.md,
+//     "NFON"): every "+" becomes %2B (a raw "+" is a literal plus, never a space:
+//     "?search=+49" is signed and sent as "?search=%2B49"); "/" in the query
+//     becomes %2F; "=" becomes %3D in the path and in the query everywhere but the
+//     first "=" of each "&"-separated pair ("?a=b=c" is "?a=b%3Dc"). A caller who
+//     means a space writes "%20";
 //   - every other byte is percent-encoded with upper-case hex: space, control
 //     bytes, " < > [ ] \ ^ ` { | } and each byte of a non-ASCII character
 //     ("Müller" -> "M%C3%BCller"). These bytes cannot appear on the wire raw, so
@@ -138,38 +151,77 @@ func NormalizeResource(path string) (string, error) {
 	if path[0] != '/' {
 		return "", signers.E(signers.CodeInput, op, "resource path must start with /")
 	}
-	extra := 0
+	var b strings.Builder // written from the first byte that changes
+	changed := false
+	query, pairHasEq := false, false
 	for i := 0; i < len(path); i++ {
 		c := path[i]
-		switch {
-		case c == '%':
+		keep := wire[c]
+		switch c {
+		case '%':
 			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
 				return "", signers.E(signers.CodeInput, op,
 					"invalid percent-escape at byte "+strconv.Itoa(i)+" (write a literal % as %25)")
 			}
+			if changed {
+				b.WriteString(path[i : i+3])
+			}
 			i += 2
-		case c == '#':
+			continue
+		case '#':
 			return "", signers.E(signers.CodeInput, op,
 				"resource contains # at byte "+strconv.Itoa(i)+": a fragment is not sent to the server")
-		case wire[c]:
+		case '?':
+			query = true
+		case '&':
+			pairHasEq = false
+		case '/':
+			keep = !query
+		case '=':
+			keep = query && !pairHasEq
+			pairHasEq = pairHasEq || query
+		}
+		if !keep && !changed {
+			changed = true
+			b.Grow(len(path) + 16)
+			b.WriteString(path[:i])
+		}
+		switch {
+		case !changed:
+		case keep:
+			b.WriteByte(c)
 		default:
-			extra += 2
+			b.WriteByte('%')
+			b.WriteByte(upperHex[c>>4])
+			b.WriteByte(upperHex[c&15])
 		}
 	}
-	if extra == 0 {
+	if !changed {
 		return path, nil
 	}
-	var b strings.Builder
-	b.Grow(len(path) + extra)
-	for i := 0; i < len(path); i++ {
-		c := path[i]
-		if c == '%' || wire[c] {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(upperHex[c>>4])
-		b.WriteByte(upperHex[c&15])
+	return b.String(), nil
+}
+
+// BuildResource is the resource of a request whose path is in wire form and
+// whose query parameters are unencoded pairs, in order: NormalizeResource(path)
+// followed by each pair encoded as EncodeResource encodes it ("+49" -> "%2B49",
+// "a=b" -> "a%3Db", space -> "%20"), joined with "&" and appended after "?" (or
+// after "&" when path already has a query). The pairs are data, so nothing in them
+// can add a parameter or end the query. Errors: those of NormalizeResource.
+func BuildResource(path string, query [][2]string) (string, error) {
+	res, err := NormalizeResource(path)
+	if err != nil || len(query) == 0 {
+		return res, err
 	}
+	var b strings.Builder
+	b.WriteString(res)
+	sep := "?"
+	if i := strings.IndexByte(res, '?'); i >= 0 {
+		sep = "&"
+		if i == len(res)-1 || res[len(res)-1] == '&' {
+			sep = ""
+		}
+	}
+	writeQuery(&b, sep, query)
 	return b.String(), nil
 }

@@ -60,6 +60,11 @@ type Verifier struct {
 	// Window is the clock difference accepted either way; 0 means DefaultWindow
 	// (15 minutes).
 	Window time.Duration
+	// Audio reports whether a request is an audio upload although its
+	// Content-Type is not audio/* (the endpoints that take sound files; the
+	// client signs them with Request.Audio), so that its content is not signed.
+	// nil means only audio/* Content-Types are audio uploads.
+	Audio func(method, resource string) bool
 }
 
 // Verify checks a received request: method and resource (the request-target as
@@ -68,7 +73,10 @@ type Verifier struct {
 // a valid request.
 //
 // Codes:
-//   - E_SIGNATURE: the request is not authentic. A missing or malformed
+//   - E_SIGNATURE: the request is not authentic. A resource that is not in the
+//     normalized form Sign signs and clients send (NormalizeResource changes it:
+//     a raw "+" would be read as a space by the server, so the request means
+//     something other than what was signed), a missing or malformed
 //     Authorization (see ParseAuthorization), an unknown key id, a missing or
 //     malformed x-nfon-date (it must be exactly the RFC 1123 form Sign writes, so
 //     the weekday must match the date), a Content-MD5 that is missing or does not
@@ -76,12 +84,18 @@ type Verifier struct {
 //     in constant time).
 //   - E_CLOCK: x-nfon-date is more than Window away from now.
 //   - E_INPUT: method or resource that StringToSign refuses (a request the server
-//     cannot even describe), or a signed Content-Type that cannot be signed.
+//     cannot even describe), a POST, PUT or PATCH without Content-Type that is not
+//     an audio upload, or a signed Content-Type that cannot be signed.
 //   - E_CONFIG: Keys is nil.
 func (v *Verifier) Verify(method, resource string, header signers.Header, body []byte, now time.Time) (keyID string, err error) {
 	const op = "nfon.Verify"
 	if v == nil || v.Keys == nil {
 		return "", signers.E(signers.CodeConfig, op, "verifier has no key lookup")
+	}
+	if n, err := NormalizeResource(resource); err != nil {
+		return "", err
+	} else if n != resource {
+		return "", signers.E(signers.CodeSignature, op, "resource is not in its signed form (special characters such as + must be percent-encoded)")
 	}
 	keyID, sig, err := ParseAuthorization(header.Get(HeaderAuthorization))
 	if err != nil {
@@ -111,7 +125,12 @@ func (v *Verifier) Verify(method, resource string, header signers.Header, body [
 	if err != nil {
 		return "", err
 	}
-	if SignsContent(m, ct) {
+	audio := v.Audio != nil && v.Audio(m, resource)
+	sts, err := StringToSign(Request{Method: m, Resource: resource, Body: body, ContentType: ct, Date: date, Audio: audio})
+	if err != nil {
+		return "", err
+	}
+	if !audio && SignsContent(m, ct) {
 		sum := md5.Sum(body)
 		want := hex.EncodeToString(sum[:])
 		got := header.Get(HeaderContentMD5)
@@ -121,10 +140,6 @@ func (v *Verifier) Verify(method, resource string, header signers.Header, body [
 		if got != want {
 			return "", signers.E(signers.CodeSignature, op, "Content-MD5 does not match the body")
 		}
-	}
-	sts, err := StringToSign(Request{Method: m, Resource: resource, Body: body, ContentType: ct, Date: date})
-	if err != nil {
-		return "", err
 	}
 	given, _ := base64.StdEncoding.DecodeString(sig)
 	mac := hmac.New(sha1.New, []byte(secret))

@@ -21,7 +21,8 @@ func TestVerifyAcceptsSigned(t *testing.T) {
 		{Method: "GET", Resource: "/api/customers/K1234/phone-books", Date: vecTime},
 		{Method: "GET", Resource: "/api/customers/K1234/phone-books?search=I%20Am%20Encoded", Date: vecTime},
 		{Method: "POST", Resource: "/api/customers/K1234/phone-books", Date: vecTime, Body: []byte(vecBody), ContentType: "application/json"},
-		{Method: "PUT", Resource: "/api/x", Date: vecTime, Body: nil, ContentType: ""},
+		{Method: "PUT", Resource: "/api/x", Date: vecTime, Body: nil, ContentType: "text/plain"},
+		{Method: "GET", Resource: "/api/customers/K1234/phone-books?search=+49", Date: vecTime},
 		{Method: "PATCH", Resource: "/api/Base Device", Date: vecTime, Body: []byte{0, 1, 2, 0xff}, ContentType: "application/octet-stream"},
 		{Method: "POST", Resource: "/api/announcements", Date: vecTime, Body: []byte("RIFF...."), ContentType: "audio/wav"},
 		{Method: "DELETE", Resource: "/api/x/1", Date: vecTime},
@@ -195,5 +196,55 @@ func TestParseAuthorization(t *testing.T) {
 		if !errors.Is(err, signers.ErrSignature) {
 			t.Errorf("ParseAuthorization(%q) err = %v, want E_SIGNATURE", in, err)
 		}
+	}
+}
+
+// What goes on the wire must be what was signed: a raw "+" reaches the server as a
+// space, so a target that is not in its normalized form is refused, even with a
+// signature made over the normalized form.
+func TestVerifyRejectsUnnormalizedTarget(t *testing.T) {
+	s := mustSigner(t, vecKeyID, vecSecret)
+	r := Request{Method: "GET", Resource: "/api/customers/K1234/phone-books?search=+49", Date: vecTime}
+	signed, err := s.Sign(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := testVerifier()
+	if _, err := v.Verify("GET", signed.Resource, signed.Header, nil, vecTime); err != nil {
+		t.Fatalf("normalized target: %v", err)
+	}
+	for _, raw := range []string{r.Resource, "/api/customers/K1234/phone-books?search=a=b", "/api/a b"} {
+		if _, err := v.Verify("GET", raw, signed.Header, nil, vecTime); !errors.Is(err, signers.ErrSignature) {
+			t.Errorf("Verify(%q) = %v, want E_SIGNATURE", raw, err)
+		}
+	}
+}
+
+func TestVerifyContentTypeAndAudio(t *testing.T) {
+	s := mustSigner(t, vecKeyID, vecSecret)
+	body := []byte("RIFF....WAVEfmt ")
+	r := Request{Method: "POST", Resource: "/api/customers/K1234/announcements", Date: vecTime,
+		Body: body, ContentType: "multipart/form-data; boundary=x", Audio: true}
+	signed, err := s.Sign(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := signed.Header.Clone()
+	hdr.Set("Content-Type", r.ContentType)
+	v := testVerifier()
+	// Without knowing the endpoint takes audio, the server expects Content-MD5.
+	if _, err := v.Verify("POST", signed.Resource, hdr, body, vecTime); !errors.Is(err, signers.ErrSignature) {
+		t.Fatalf("audio upload unknown to the verifier: %v, want E_SIGNATURE", err)
+	}
+	v.Audio = func(method, resource string) bool {
+		return method == "POST" && strings.HasSuffix(resource, "/announcements")
+	}
+	if id, err := v.Verify("POST", signed.Resource, hdr, body, vecTime); err != nil || id != vecKeyID {
+		t.Fatalf("audio upload: %q, %v", id, err)
+	}
+	// A POST that is not audio and has no Content-Type cannot be described.
+	hdr = signed.Header.Clone()
+	if _, err := v.Verify("POST", "/api/x", hdr, body, vecTime); !errors.Is(err, signers.ErrInput) {
+		t.Fatalf("POST without Content-Type: %v, want E_INPUT", err)
 	}
 }

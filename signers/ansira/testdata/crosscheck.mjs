@@ -1,4 +1,4 @@
-// Recomputes Ansira's token request from the spec (shared/PROTOCOLS.md,
+// Recomputes Ansira's token request from the spec (docs/PROTOCOLS.md,
 // "Ansira"), independently of the Go code, and reports every case where Go
 // disagrees. Input on stdin: a JSON array of cases; output: a JSON array of
 // mismatch strings as the last line.

@@ -1,5 +1,5 @@
-// Recomputes Fortis authentication values from the spec (shared/PROTOCOLS.md,
-// "Fortis v2"), independently of the Go code, and reports every case where Go
+// Recomputes Fortis authentication values from the spec (docs/PROTOCOLS.md,
+// "Fortis"), independently of the Go code, and reports every case where Go
 // disagrees. Input on stdin: a JSON array of cases; output: a JSON array of
 // mismatch strings as the last line.
 //

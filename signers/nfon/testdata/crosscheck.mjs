@@ -1,5 +1,5 @@
-// Independent NFON-API implementation, written from shared/PROTOCOLS.md ("NFON
-// Service Portal"), to cross-check the Go package. It never calls Go: it reads the
+// Independent NFON-API implementation, written from docs/PROTOCOLS.md ("NFON"),
+// to cross-check the Go package. It never calls Go: it reads the
 // cases (inputs plus Go's results) as JSON on stdin, recomputes everything with its
 // own percent-encoder, Node's crypto (MD5, HMAC-SHA1) and crypto-js (HMAC-SHA1),
 // and prints a JSON array of mismatches as its last line.
@@ -23,16 +23,33 @@ function encodeResource(segments, query) {
   return out;
 }
 
+// Every character not matched by keep, as its UTF-8 bytes in %XX.
+function escapeOutside(s, keep) {
+  return s.replace(keep, (ch) =>
+    [...Buffer.from(ch, "utf8")].map((b) => "%" + b.toString(16).toUpperCase().padStart(2, "0")).join(""),
+  );
+}
+
 // Wire form of a path the caller gives encoded: valid %XX kept as given, the
-// unreserved bytes and / ? & = : @ ! $ ' ( ) * + , ; kept, everything else
-// encoded as its UTF-8 bytes. "#", a bad "%" escape, or no leading "/" is an error.
+// unreserved bytes and ? & : @ ! $ ' ( ) * , ; kept; NFON's special characters
+// + / = encoded where they are data: "+" everywhere, "=" in the path and in a
+// query pair after its first "=", "/" in the query; everything else encoded as
+// its UTF-8 bytes. "#", a bad "%" escape, or no leading "/" is an error.
 function normalize(path) {
   if (!path.startsWith("/")) return { error: "E_INPUT" };
   if (path.includes("#")) return { error: "E_INPUT" };
   if (/%(?![0-9A-Fa-f]{2})/.test(path)) return { error: "E_INPUT" };
-  const out = path.replace(/[^A-Za-z0-9\-._~\/?&=:@!$'()*+,;%]/gu, (ch) =>
-    [...Buffer.from(ch, "utf8")].map((b) => "%" + b.toString(16).toUpperCase().padStart(2, "0")).join(""),
-  );
+  const q = path.indexOf("?");
+  const head = q < 0 ? path : path.slice(0, q);
+  let out = escapeOutside(head, /[^A-Za-z0-9\-._~\/?&:@!$'()*,;%]/gu);
+  if (q >= 0) {
+    const pairs = path.slice(q + 1).split("&").map((pair) => {
+      const eq = pair.indexOf("=");
+      const part = (s) => escapeOutside(s, /[^A-Za-z0-9\-._~?:@!$'()*,;%]/gu);
+      return eq < 0 ? part(pair) : part(pair.slice(0, eq)) + "=" + part(pair.slice(eq + 1));
+    });
+    out += "?" + pairs.join("&");
+  }
   return { value: out };
 }
 
@@ -55,9 +72,22 @@ cases.forEach((c, i) => {
       return;
     }
     resource = n.value;
+    if (c.query && c.query.length) {
+      const sep = !resource.includes("?") ? "?" : /[?&]$/.test(resource) ? "" : "&";
+      resource += sep + c.query.map(([k, v]) => encodePart(k) + "=" + encodePart(v)).join("&");
+    }
   } else {
     resource = encodeResource(c.segments, c.query);
     if (c.encoded !== resource) fail("EncodeResource", c.encoded, resource);
+  }
+  const method = c.method.toUpperCase();
+  const body = Buffer.from(c.body ?? "", "base64");
+  const date = new Date(c.dateMs).toUTCString(); // "Wed, 06 Aug 2025 14:32:00 GMT"
+  const content = ["POST", "PUT", "PATCH"].includes(method) && !c.audio && !isAudio(c.contentType);
+  if (content && c.contentType === "") {
+    // Content-Type is required for POST and PUT (PATCH alike) unless audio.
+    if (c.error !== "E_INPUT") fail("error", c.error, "E_INPUT");
+    return;
   }
   if (c.error) {
     fail("error", c.error, "");
@@ -65,10 +95,6 @@ cases.forEach((c, i) => {
   }
   if (c.resource !== resource) fail("resource", c.resource, resource);
 
-  const method = c.method.toUpperCase();
-  const body = Buffer.from(c.body ?? "", "base64");
-  const date = new Date(c.dateMs).toUTCString(); // "Wed, 06 Aug 2025 14:32:00 GMT"
-  const content = ["POST", "PUT", "PATCH"].includes(method) && !isAudio(c.contentType);
   const md5 = createHash("md5").update(body).digest("hex");
   const lines = [method];
   if (content) lines.push(md5, c.contentType);
@@ -85,7 +111,7 @@ cases.forEach((c, i) => {
   const want = { Authorization: `NFON-API ${c.keyId}:${sig}`, "x-nfon-date": date };
   if (content) {
     want["Content-MD5"] = md5;
-    if (c.contentType !== "") want["Content-Type"] = c.contentType;
+    want["Content-Type"] = c.contentType;
   }
   const got = c.headers ?? {};
   const keys = new Set([...Object.keys(want), ...Object.keys(got)]);
