@@ -7,7 +7,6 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/ansira"
-	"github.com/apisign/apisign/signers/keyfax"
 )
 
 // ansiraState is the configured Ansira provider. The access token is cached in
@@ -45,24 +44,21 @@ func setupAnsira(b *Broker, e *env, v map[string]string) string {
 	// Ansira issues tokens only while the client assertion has not expired
 	// (docs/PROTOCOLS.md, "Ansira"): its exp, read unverified, tells ahead of
 	// time. An assertion without a readable exp is left for Ansira to judge.
-	var exp time.Time
-	if c, err := keyfax.ReadJWT(params.Assertion); err == nil {
-		exp = c.Exp
-	}
+	exp, _ := ansira.AssertionExpiry(params.Assertion)
 	b.ansira = &ansiraState{params: params, assertion: exp}
 	return ""
 }
 
 // ansiraExpired is the E_CONFIG answer once the assertion has expired, nil
-// before.
+// before (or when its exp is unknown).
 func (b *Broker) ansiraExpired() *failure {
-	exp := b.ansira.assertion
-	if exp.IsZero() || b.clock.Now().Before(exp) {
+	if b.ansira.assertion.IsZero() {
 		return nil
 	}
-	return &failure{Status: http.StatusServiceUnavailable, Code: signers.CodeConfig,
-		Message: "ansira: the client assertion (ANSIRA_ASSERTION) expired at " + exp.UTC().Format(time.RFC3339) +
-			"; Ansira issues no token for it: set a new Assertion Expiration Date in the developer portal and configure the new assertion"}
+	if _, err := ansira.CheckAssertion(b.ansira.params.Assertion, b.clock.Now()); err != nil {
+		return &failure{Status: http.StatusServiceUnavailable, Code: signers.CodeConfig, Message: "ansira: ANSIRA_ASSERTION: " + msgOf(err)}
+	}
+	return nil
 }
 
 // ansiraStatusAnswer is GET /ansira/status: when the assertion expires and
