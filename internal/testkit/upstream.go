@@ -7,6 +7,7 @@ package testkit
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -200,4 +201,27 @@ func (t InMemory) RoundTrip(r *http.Request) (*http.Response, error) {
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
+}
+
+// KeyfaxKeysSeen passes requests to next and calls note with every Keyfax
+// key pair next hands out (the answers of GET /api/v1/key): they sign later
+// requests, and are secrets for the leak scan.
+func KeyfaxKeysSeen(next http.Handler, note func(apiKey, signingKey string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "GET" || !strings.HasSuffix(strings.ToLower(r.URL.Path), "/api/v1/key") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var k struct{ APIKey, SigningKey string }
+		if json.Unmarshal(rec.Body.Bytes(), &k) == nil && k.APIKey != "" {
+			note(k.APIKey, k.SigningKey)
+		}
+		for name, v := range rec.Header() {
+			w.Header()[name] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	})
 }

@@ -72,7 +72,9 @@ func newHarnessWith(t *testing.T, so sandbox.Options, edit func(env map[string]s
 	h.sb = sandbox.New(so)
 	h.creds = h.sb.Credentials()
 	h.keys[h.creds.KeyfaxAPIKey] = h.creds.KeyfaxSigningKey
-	h.up = &testkit.Upstream{Handler: h.keysSeen(h.sb), Check: h.independent}
+	h.up = &testkit.Upstream{Check: h.independent, Handler: testkit.KeyfaxKeysSeen(h.sb, func(apiKey, signingKey string) {
+		h.addKeys(keyfax.Keys{APIKey: apiKey, SigningKey: signingKey})
+	})}
 	h.env = h.sb.Env()
 	h.env["FONN_ALLOWED_PATHS"] = "/"
 	h.env[EnvCallerSecret] = "caller-" + hex.EncodeToString([]byte(t.Name()+"-0123456789abcdef"))
@@ -144,30 +146,8 @@ func (h *harness) independent(r *http.Request, body []byte) string {
 	return ""
 }
 
-// keysSeen notes the Keyfax keys the sandbox hands out (GET /api/v1/key, the
-// web hook's deliveries are noted by the tests): they sign later requests,
-// and are secrets for the leak scan.
-func (h *harness) keysSeen(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != "GET" || !strings.EqualFold(r.URL.Path, "/keyfax/Interview/api/v1/key") {
-			next.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		next.ServeHTTP(rec, r)
-		var k keyfax.Keys
-		if json.Unmarshal(rec.Body.Bytes(), &k) == nil && k.APIKey != "" {
-			h.addKeys(k)
-		}
-		for name, v := range rec.Header() {
-			w.Header()[name] = v
-		}
-		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
-	})
-}
-
-// addKeys notes a Keyfax key pair (see keysSeen).
+// addKeys notes a Keyfax key pair handed out (by GET /api/v1/key, or to the
+// web hook): it signs later requests, and is a secret for the leak scan.
 func (h *harness) addKeys(k keyfax.Keys) {
 	h.mu.Lock()
 	defer h.mu.Unlock()

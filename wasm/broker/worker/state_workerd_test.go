@@ -221,9 +221,42 @@ func TestWorkerdKeyRotation(t *testing.T) {
 	if d := token(); d == b || bearer(d) != 200 {
 		t.Errorf("after the second switch: new JWT %v, works %d", d != b, bearer(d))
 	}
-	// The web hook refuses a wrong secret as an unknown route.
-	resp, _ := w.call("POST", "/keyfax/webhook/wrong", []byte(`{}`), map[string]string{broker.HeaderCaller: ""})
-	if resp.StatusCode != 404 {
+	// Refusals: a wrong web hook secret is an unknown route; keys for another
+	// host are not taken; the admin route wants the admin secret.
+	noCaller := map[string]string{broker.HeaderCaller: ""}
+	if resp, _ := w.call("POST", "/keyfax/webhook/wrong", []byte(`{}`), noCaller); resp.StatusCode != 404 {
 		t.Errorf("web hook with a wrong secret: %s", resp.Status)
+	}
+	other, _ := json.Marshal(keyfax.Keys{APIKey: "k", SigningKey: "c2lnbmluZw==", SchemaName: "Basic", HostName: "Other"})
+	if resp, _ := w.call("POST", "/keyfax/webhook/"+secret, other, noCaller); resp.StatusCode != 400 || resp.Header.Get(broker.HeaderError) != "E_KEY" {
+		t.Errorf("keys for another host: %s %s", resp.Status, resp.Header.Get(broker.HeaderError))
+	}
+	if resp, _ := w.call("POST", "/keyfax/keys/reset", nil, nil); resp.StatusCode != 401 || resp.Header.Get(broker.HeaderError) != "E_SIGNATURE" {
+		t.Errorf("reset with a caller token only: %s", resp.Status)
+	}
+}
+
+// No keys configured: the Worker fetches the host's initial keys (GET
+// /api/v1/key, answered once) once for 20 concurrent requests, and keeps them
+// in the Durable Object across a restart.
+func TestWorkerdInitialKeys(t *testing.T) {
+	w := startWorker(t, sandbox.Options{}, func(env map[string]string) {
+		env["KEYFAX_HOST_NAME"] = "Default" // the sandbox's host without keys
+		delete(env, "KEYFAX_API_KEY")
+		delete(env, "KEYFAX_SIGNING_KEY")
+		env[broker.EnvRateLimit] = "1000/1m"
+	})
+	codes, bodies := w.concurrently(20, "GET", "/keyfax/token", nil, nil)
+	for i := range codes {
+		if codes[i] != 200 || !bytes.Equal(bodies[i], bodies[0]) {
+			t.Errorf("keyfax token %d: %d %s (upstream %v)", i, codes[i], bodies[i], w.fake.Failures())
+		}
+	}
+	if n, m := w.fake.Count("keyfax initial key"), w.fake.Count("keyfax get"); n != 1 || m != 1 {
+		t.Errorf("initial key requests %d, mints %d; want 1 and 1", n, m)
+	}
+	w.restart()
+	if resp, data := w.call("GET", "/keyfax/token", nil, nil); resp.StatusCode != 200 || !bytes.Equal(data, bodies[0]) || w.fake.Count("keyfax initial key") != 1 {
+		t.Errorf("after a restart: %s %s, initial key requests %d", resp.Status, data, w.fake.Count("keyfax initial key"))
 	}
 }

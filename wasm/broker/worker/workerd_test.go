@@ -79,7 +79,7 @@ func startWorker(t *testing.T, so sandbox.Options, edit func(env map[string]stri
 	up := httptest.NewUnstartedServer(nil)
 	so.BaseURL = "http://" + up.Listener.Addr().String()
 	w.sb = sandbox.New(so)
-	w.fake = &testkit.Upstream{Handler: w.sb}
+	w.fake = &testkit.Upstream{Handler: testkit.KeyfaxKeysSeen(w.sb, func(apiKey, signingKey string) { w.addSecrets(apiKey, signingKey) })}
 	up.Config.Handler = w.fake
 	up.Start()
 	t.Cleanup(up.Close)
