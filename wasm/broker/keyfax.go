@@ -115,7 +115,7 @@ func (b *Broker) keyfaxToken(w http.ResponseWriter, r *http.Request, _ string) {
 		var c keyfaxCached
 		return json.Unmarshal([]byte(v), &c) == nil && c.Key != "" && (c.Key == fingerprint(keys.Current) || c.Key == fingerprint(keys.Pending))
 	}
-	v, _, f := b.once(r.Context(), keyfaxJWTKey, b.clock.Now().Add(keyfax.DefaultMargin), "", usable, func() (string, time.Time, *failure) {
+	v, exp, f := b.once(r.Context(), keyfaxJWTKey, b.clock.Now().Add(keyfax.DefaultMargin), "", usable, func() (string, time.Time, *failure) {
 		return b.keyfaxFetch(r, keys)
 	})
 	if f != nil {
@@ -126,41 +126,42 @@ func (b *Broker) keyfaxToken(w http.ResponseWriter, r *http.Request, _ string) {
 	if v == "" || json.Unmarshal([]byte(v), &c) != nil {
 		return // the caller has gone
 	}
-	claims, err := keyfax.ReadJWT(c.Token)
-	if err != nil {
-		writeError(w, http.StatusBadGateway, signers.CodeToken, keyfaxWhat+" answered something that is not a usable token")
-		return
-	}
-	writeJSON(w, http.StatusOK, keyfaxAnswer{c.Token, b.keyfax.hostName, claims.Exp.UTC().Format(time.RFC3339), c.Company})
+	writeJSON(w, http.StatusOK, keyfaxAnswer{c.Token, b.keyfax.hostName, exp.UTC().Format(time.RFC3339), c.Company})
 }
 
-// keyfaxFetch mints a JWT for the flight: with the pending keys first, when
-// there are any (their first successful use switches to them), else, or when
-// they are refused, with the current ones.
+// keyfaxFetch mints a JWT for the flight, expiring at its exp: with the
+// pending keys first, when there are any (their first successful use switches
+// to them); else, or when they fail, with the current ones, which Keyfax
+// keeps valid until the new ones are used.
 func (b *Broker) keyfaxFetch(r *http.Request, keys keyfaxKeys) (string, time.Time, *failure) {
-	used := keys.Pending
-	a, f, ok := b.keyfaxMint(r, used)
-	if used != nil && ok {
-		if f := b.keyfaxSwitch(r, used); f != nil {
-			return "", time.Time{}, f
+	if keys.Pending != nil {
+		a, f, ok := b.keyfaxMint(r, keys.Pending)
+		if ok {
+			if f := b.keyfaxSwitch(r, keys.Pending); f != nil {
+				return "", time.Time{}, f
+			}
+			return keyfaxCache(a, keys.Pending)
 		}
-	} else if used == nil || f != nil {
-		used = keys.Current
-		a, f, ok = b.keyfaxMint(r, used)
+		if f == nil {
+			return "", time.Time{}, nil // the caller has gone
+		}
 	}
+	a, f, ok := b.keyfaxMint(r, keys.Current)
 	if !ok {
 		return "", time.Time{}, f
 	}
-	raw, _ := json.Marshal(keyfaxCached{a.JWT, a.Company, fingerprint(used)}) // strings: cannot fail
+	return keyfaxCache(a, keys.Current)
+}
+
+// keyfaxCache is the cached form of a JWT minted with k, and its expiry.
+func keyfaxCache(a keyfax.TokenAnswer, k *keyfax.Keys) (string, time.Time, *failure) {
+	raw, _ := json.Marshal(keyfaxCached{a.JWT, a.Company, fingerprint(k)}) // strings: cannot fail
 	return string(raw), a.Claims.Exp, nil
 }
 
 // keyfaxMint is GET /api/v1/token signed with k. On failure it returns what
-// to answer (nil when the caller has gone, or k is nil).
+// to answer (nil when the caller has gone).
 func (b *Broker) keyfaxMint(r *http.Request, k *keyfax.Keys) (keyfax.TokenAnswer, *failure, bool) {
-	if k == nil {
-		return keyfax.TokenAnswer{}, nil, false
-	}
 	p := b.keyfax
 	signer, err := keyfax.NewSigner(k.HostName, k.APIKey, k.SigningKey)
 	var req *signers.Request
