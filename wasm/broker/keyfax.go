@@ -30,7 +30,13 @@ const (
 	keyfaxKeysKey = "keyfax-keys"        // record: keyfaxKeys as JSON
 	keyfaxJWTKey  = "keyfax-jwt"         // flight: keyfaxCached as JSON
 	keyfaxBootKey = "keyfax-initial-key" // flight: GET /api/v1/key, once
+	keyfaxTryKey  = "keyfax-pending-try" // slots: the tries of pending keys
 )
+
+// keyfaxPendingTry is how often a cached JWT is set aside to try pending keys
+// whose first use failed: until they are used, the old keys (perhaps the
+// reason for the reset) stay valid at Keyfax.
+const keyfaxPendingTry = time.Minute
 
 // keyfaxKeys is the key record. Keys delivered to the web hook are pending
 // until a request made with them succeeds: Keyfax keeps the old keys valid
@@ -111,9 +117,17 @@ func (b *Broker) keyfaxToken(w http.ResponseWriter, r *http.Request, _ string) {
 		f.write(w)
 		return
 	}
+	try := false
+	if keys.Pending != nil {
+		ok, _, err := b.state.Take(r.Context(), keyfaxTryKey, b.clock.Now(), "", newID(), keyfaxPendingTry, 1)
+		try = err == nil && ok
+	}
 	usable := func(v string) bool {
 		var c keyfaxCached
-		return json.Unmarshal([]byte(v), &c) == nil && c.Key != "" && (c.Key == fingerprint(keys.Current) || c.Key == fingerprint(keys.Pending))
+		if json.Unmarshal([]byte(v), &c) != nil || c.Key == "" {
+			return false
+		}
+		return c.Key == fingerprint(keys.Pending) || (!try && c.Key == fingerprint(keys.Current))
 	}
 	v, exp, f := b.once(r.Context(), keyfaxJWTKey, b.clock.Now().Add(keyfax.DefaultMargin), "", usable, func() (string, time.Time, *failure) {
 		return b.keyfaxFetch(r, keys)

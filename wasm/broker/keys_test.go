@@ -248,6 +248,17 @@ func TestKeyfaxKeyRoutesRefuse(t *testing.T) {
 	if rec := post(hook, bogus); rec.Code != 204 || rec.Body.Len() != 0 {
 		t.Errorf("delivery: %d %q", rec.Code, rec.Body)
 	}
+	// While keys are pending, the cached JWT is set aside once a minute to try
+	// them (each try: the pending keys refused, a JWT of the current ones).
+	mints := h.up.Count("keyfax get")
+	for i, want := range []int{1, 1, 2} {
+		if i == 2 {
+			h.clk.Advance(keyfaxPendingTry)
+		}
+		if rec := h.do(req{Target: "/keyfax/token"}); rec.Code != 200 || h.up.Count("keyfax get") != mints+want {
+			t.Errorf("token %d with unusable pending keys: %d, mints %d, want %d", i, rec.Code, h.up.Count("keyfax get")-mints, want)
+		}
+	}
 	h.clk.Advance(24 * time.Hour) // the JWT is gone; the next mint tries the pending keys first
 	if rec := h.do(req{Target: "/keyfax/token"}); rec.Code != 200 || decode[keyfaxAnswer](t, rec).Token == a.Token {
 		t.Errorf("token with unusable pending keys: %d %s", rec.Code, rec.Body)

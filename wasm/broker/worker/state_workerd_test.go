@@ -218,9 +218,35 @@ func TestWorkerdKeyRotation(t *testing.T) {
 	if got := reset(); !strings.Contains(got, `"switched"`) || len(delivered) != 2 {
 		t.Errorf("second reset after the restart answered %s, %d deliveries", got, len(delivered))
 	}
-	if d := token(); d == b || bearer(d) != 200 {
+	d := token()
+	if d == b || bearer(d) != 200 {
 		t.Errorf("after the second switch: new JWT %v, works %d", d != b, bearer(d))
 	}
+
+	// A failure half way: the first use of the third keys fails, so they stay
+	// pending (and the JWT of the second keys works on); after a restart the
+	// next token request tries them (the cached JWT set aside, as once a
+	// minute while keys are pending) and switches.
+	w.fake.SetScript(func(rw http.ResponseWriter, r *http.Request) bool {
+		if r.Method != "GET" || !strings.HasSuffix(r.URL.Path, "/api/v1/token") {
+			return false
+		}
+		rw.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	})
+	if got := reset(); !strings.Contains(got, `"pending"`) || len(delivered) != 3 {
+		t.Errorf("third reset, first use failing: %s, %d deliveries", got, len(delivered))
+	}
+	w.fake.SetScript(nil)
+	if bearer(d) != 200 {
+		t.Errorf("the JWT of the current keys stopped working while the new ones are pending")
+	}
+	w.restart()
+	e := token()
+	if e == d || bearer(e) != 200 || bearer(d) != 401 {
+		t.Errorf("after the restart: a JWT of the third keys %v, works %d; the second keys' JWT refused %v", e != d, bearer(e), bearer(d) == 401)
+	}
+
 	// Refusals: a wrong web hook secret is an unknown route; keys for another
 	// host are not taken; the admin route wants the admin secret.
 	noCaller := map[string]string{broker.HeaderCaller: ""}
