@@ -40,8 +40,9 @@ func (h *harness) concurrently(n int, r req) []*httptest.ResponseRecorder {
 	return out
 }
 
-// 20 concurrent requests for a Keyfax JWT: one mint.
-func TestKeyfaxTokenSingleFlight(t *testing.T) {
+// 20 concurrent requests for a Keyfax JWT: one mint; for an Ansira token: one
+// exchange.
+func TestTokenSingleFlights(t *testing.T) {
 	h := newHarness(t, nil)
 	var first string
 	for i, rec := range h.concurrently(20, req{Target: "/keyfax/token"}) {
@@ -55,6 +56,18 @@ func TestKeyfaxTokenSingleFlight(t *testing.T) {
 	}
 	if n := h.up.Count("keyfax get"); n != 1 {
 		t.Errorf("upstream mints = %d, want 1", n)
+	}
+	for i, rec := range h.concurrently(20, req{Method: "POST", Target: "/ansira/token"}) {
+		a := decode[ansiraAnswer](t, rec)
+		if i == 0 {
+			first = a.AccessToken
+		}
+		if rec.Code != 200 || a.AccessToken != first {
+			t.Errorf("ansira answer %d: %d %s", i, rec.Code, rec.Body)
+		}
+	}
+	if n := h.up.Count("ansira"); n != 1 {
+		t.Errorf("upstream exchanges = %d, want 1", n)
 	}
 }
 

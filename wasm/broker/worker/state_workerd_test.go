@@ -50,7 +50,8 @@ func (w *worker) concurrently(n int, method, path string, body []byte, hdr map[s
 	return codes, bodies
 }
 
-// 20 concurrent Keyfax token requests: one mint. F1: 20 concurrent reports of
+// 20 concurrent Keyfax token requests: one mint; 20 concurrent Ansira token
+// requests: one exchange. F1: 20 concurrent reports of
 // one refused Ansira token: one exchange, and the same new token for all;
 // reports of that one within the interval: none.
 func TestWorkerdSingleFlights(t *testing.T) {
@@ -65,11 +66,19 @@ func TestWorkerdSingleFlights(t *testing.T) {
 		t.Errorf("upstream Keyfax mints for 20 concurrent requests = %d, want 1", n)
 	}
 
-	_, data := w.call("POST", "/ansira/token", nil, nil)
+	codes, bodies = w.concurrently(20, "POST", "/ansira/token", nil, nil)
 	var a struct {
 		AccessToken string `json:"access_token"`
 	}
-	json.Unmarshal(data, &a)
+	json.Unmarshal(bodies[0], &a)
+	for i := range codes {
+		if codes[i] != 200 || !strings.Contains(string(bodies[i]), a.AccessToken) {
+			t.Errorf("ansira token %d: %d %s", i, codes[i], bodies[i])
+		}
+	}
+	if n := w.fake.Count("ansira"); n != 1 {
+		t.Errorf("upstream Ansira exchanges for 20 concurrent requests = %d, want 1", n)
+	}
 	report := []byte(`{"invalidate":"` + a.AccessToken + `"}`)
 	codes, bodies = w.concurrently(20, "POST", "/ansira/token", report, nil)
 	var b struct {
