@@ -82,7 +82,12 @@ type LocalState struct {
 	cache   map[string]Flight
 	flights map[string]*localFlight
 	slots   map[string]map[string]time.Time
+	swept   time.Time // when slot sets whose slots had all ended were last deleted
 }
+
+// sweepEvery is how often Take deletes the slot sets whose slots have all
+// ended (callers that never came back), as the Durable Object's alarm does.
+const sweepEvery = 15 * time.Minute
 
 type localRecord struct {
 	Value   string `json:"value"`
@@ -222,6 +227,18 @@ func (s *LocalState) Land(_ context.Context, key, lease, value string, expires t
 func (s *LocalState) Take(_ context.Context, key string, now time.Time, give, take string, ttl time.Duration, limit int) (bool, time.Time, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if now.Sub(s.swept) >= sweepEvery {
+		s.swept = now
+		for k, set := range s.slots {
+			ended := true
+			for _, end := range set {
+				ended = ended && !end.After(now)
+			}
+			if ended {
+				delete(s.slots, k)
+			}
+		}
+	}
 	slots := s.slots[key]
 	if slots == nil {
 		slots = map[string]time.Time{}

@@ -144,4 +144,10 @@ func TestLocalStateTake(t *testing.T) {
 	if ok, _, _ := s.Take(ctx, "k", now.Add(61*time.Second+time.Millisecond), "", "d", time.Minute, 2); !ok {
 		t.Error("an ended slot still counted")
 	}
+	// The sets of callers that never came back are swept.
+	s.Take(ctx, "gone", now, "", "x", time.Minute, 0)
+	s.Take(ctx, "k", now.Add(sweepEvery+time.Hour), "", "e", time.Minute, 0)
+	if _, ok := s.slots["gone"]; ok || len(s.slots) != 1 {
+		t.Errorf("slot sets after a sweep: %v", s.slots)
+	}
 }
