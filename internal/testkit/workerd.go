@@ -46,20 +46,18 @@ func BuildWorker(ctx context.Context, root, dir string) error {
 	if err := run(nil, "run", "github.com/syumai/workers/cmd/workers-assets-gen", "-mode=go", "-o", dir); err != nil {
 		return err
 	}
-	if err := run([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "app.wasm"), "./wasm/broker/worker"); err != nil {
-		return err
-	}
-	// The entry module and the Durable Object class of the broker's state.
-	for _, name := range []string{"entry.mjs", "state.mjs"} {
-		data, err := os.ReadFile(filepath.Join(root, "wasm", "broker", "worker", name))
+	// The entry module (guard.mjs) and the Durable Object class of the
+	// broker's state (state.mjs), copied as ./build.sh worker does.
+	for _, f := range []string{"guard.mjs", filepath.Join("worker", "state.mjs")} {
+		data, err := os.ReadFile(filepath.Join(root, "wasm", "broker", f))
 		if err == nil {
-			err = os.WriteFile(filepath.Join(dir, name), data, 0o644)
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644)
 		}
 		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return run([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "app.wasm"), "./wasm/broker/worker")
 }
 
 // Workerd is the broker Worker running in workerd.

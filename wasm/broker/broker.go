@@ -126,6 +126,7 @@ var providers = []provider{{
 	// No default allow-list: the access token reaches every path of the
 	// API, so the deployment must say which the pages may use.
 	required: []string{"FONN_BASE_URL", "FONN_SUBSCRIPTION_KEY", "FONN_ACCESS_TOKEN", "FONN_ALLOWED_PATHS"},
+	optional: []string{EnvFonnSecondaryKey, EnvFonnTokenKind},
 	setup:    setupFonn,
 	routes:   []route{{"/fonn/", allowMethods, forwardTo("fonn")}},
 }}
@@ -257,9 +258,10 @@ const (
 
 // ServeHTTP checks, in this order: the origin (403), a CORS preflight (answered
 // here, 204), the admin and web hook routes (their own credentials), the
-// caller token (401), the route (404, 405), the provider's configuration (503),
-// the body size (413), the caller's rate on the route (429), then hands over to
-// the route, which checks the path (403) before calling upstream.
+// caller token (401) and its origin (403 E_SCOPE), the route (404, 405) and
+// whether the token allows it (403 E_SCOPE), the provider's configuration
+// (503), the body size (413), the caller's rate on the route (429), then hands
+// over to the route, which checks the path (403) before calling upstream.
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -289,11 +291,17 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, b.callerOff)
 		return
 	}
-	if err := VerifyCallerToken(b.callerSecret, header(r.Header, HeaderCaller), b.clock.Now()); err != nil {
+	scope, err := VerifyCallerToken(b.callerSecret, header(r.Header, HeaderCaller), b.clock.Now())
+	if err != nil {
 		e := err.(*signers.Error)
 		writeError(w, http.StatusUnauthorized, e.Code, e.Msg)
 		return
 	}
+	if !scope.allowsOrigin(header(r.Header, "Origin")) {
+		writeError(w, http.StatusForbidden, CodeScope, "caller token is bound to another origin")
+		return
+	}
+	r = withScope(r, scope) // from here on, scopeOf(r) and callerKey(r) know the caller
 	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
 		// An absolute-form request line ("GET http://other/…") names a host; the
 		// broker only ever talks to its configured ones.
@@ -306,6 +314,10 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !methodAllowed(w, rt.methods, r.Method) {
+		return
+	}
+	if !scope.allows(p.name, r.URL.EscapedPath()) {
+		writeError(w, http.StatusForbidden, CodeScope, "caller token does not allow this route")
 		return
 	}
 	if why, off := b.off[p.name]; off {

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -103,11 +102,11 @@ func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
 
 // fortisClose ends a session: DELETE /v2/token/{token}. A token the server no
 // longer knows (404) counts as closed; either way the caller's count drops.
-// rest is "/" and the escaped token.
+// rest is "/" and the token as sent.
 func (b *Broker) fortisClose(w http.ResponseWriter, r *http.Request, rest string) {
 	f := b.fortis
-	tok, err := url.PathUnescape(rest[1:])
-	if err != nil || tok == "" {
+	tok, ok := pathToken(rest)
+	if !ok {
 		writeError(w, http.StatusBadRequest, signers.CodeToken, "session token in the path is malformed")
 		return
 	}

@@ -1,8 +1,6 @@
 package broker
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"math"
 	"net/http"
 	"strconv"
@@ -41,14 +39,6 @@ type limits struct {
 	rateWindow     time.Duration
 	fortisSessions int
 	reexchange     time.Duration
-}
-
-// callerKey names the caller for its limits: a hash of its verified caller
-// token, so that the state never holds the token. (A token with a subject
-// would name the caller across its tokens.)
-func callerKey(r *http.Request) string {
-	sum := sha256.Sum256([]byte(header(r.Header, HeaderCaller)))
-	return hex.EncodeToString(sum[:16])
 }
 
 // allow counts the request against the caller's rate on the route (path is

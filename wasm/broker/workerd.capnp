@@ -27,8 +27,9 @@ const config :Workerd.Config = (
 
 const broker :Workerd.Worker = (
   modules = [
-    # The first module is the entry: the broker and the state's class.
-    (name = "entry.mjs", esModule = embed "build/entry.mjs"),
+    # The entry (the first module): guard.mjs, in front of syumai's worker.mjs;
+    # it also exports the state's Durable Object class, from state.mjs.
+    (name = "guard.mjs", esModule = embed "build/guard.mjs"),
     (name = "state.mjs", esModule = embed "build/state.mjs"),
     (name = "worker.mjs", esModule = embed "build/worker.mjs"),
     (name = "wasm_exec.js", esModule = embed "build/wasm_exec.js"),
@@ -74,5 +75,7 @@ const broker :Workerd.Worker = (
     (name = "FONN_SUBSCRIPTION_KEY", fromEnvironment = "FONN_SUBSCRIPTION_KEY"),
     (name = "FONN_ACCESS_TOKEN", fromEnvironment = "FONN_ACCESS_TOKEN"),
     (name = "FONN_ALLOWED_PATHS", fromEnvironment = "FONN_ALLOWED_PATHS"),
+    (name = "FONN_SUBSCRIPTION_KEY_SECONDARY", fromEnvironment = "FONN_SUBSCRIPTION_KEY_SECONDARY"),
+    (name = "FONN_TOKEN_KIND", fromEnvironment = "FONN_TOKEN_KIND"),
   ],
 );

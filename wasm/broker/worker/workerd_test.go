@@ -181,7 +181,12 @@ func (w *worker) call(method, path string, body []byte, hdr map[string]string) (
 }
 
 func TestWorkerInWorkerd(t *testing.T) {
-	w := startWorker(t, sandbox.Options{}, nil)
+	w := startWorker(t, sandbox.Options{}, func(env map[string]string) {
+		// Fonn in the middle of a key rotation (the primary was regenerated, the
+		// secondary works), with a workspace token (every call must impersonate).
+		env[broker.EnvFonnSecondaryKey], env["FONN_SUBSCRIPTION_KEY"] = env["FONN_SUBSCRIPTION_KEY"], oldFonnKey
+		env[broker.EnvFonnTokenKind] = "workspace"
+	})
 	creds, fake, sb, call := w.creds, w.fake, w.sb, w.call
 	origin := map[string]string{"Origin": "https://app.example"}
 
@@ -314,6 +319,8 @@ func TestWorkerInWorkerd(t *testing.T) {
 	if n := fake.Count("nfon"); n != 3 {
 		t.Errorf("NFON accepted %d requests, want 3 (refusals must not reach it)", n)
 	}
+
+	hardening(t, workerdRun{base: w.wd.URL, secret: []byte(w.env[broker.EnvCallerSecret]), fake: fake, logs: w.wd.Logs, secrets: w.secrets, call: call})
 
 	// The variables left unset (APISIGN_UPSTREAM_TIMEOUT, APISIGN_ADMIN_SECRET,
 	// …) are null bindings; read as "<null>" they would be configuration problems.
