@@ -192,6 +192,21 @@ func TestFortisSessionCap(t *testing.T) {
 			t.Errorf("open %d after the expiry: %d %s", i, rec.Code, rec.Body)
 		}
 	}
+
+	// Tokens with one subject are one caller: a fresh token does not bring
+	// fresh slots, and closes what an earlier one opened.
+	secret := []byte(h.env[EnvCallerSecret])
+	first := MintCallerToken(secret, h.clk.Now().Add(time.Hour), WithSubject("user-7"))
+	second := MintCallerToken(secret, h.clk.Now().Add(2*time.Hour), WithSubject("user-7"))
+	var open []string
+	for i := 0; i < 2; i++ {
+		open = append(open, decode[fortisAnswer](t, h.do(req{Method: "POST", Target: "/fortis/session", Caller: first})).Token)
+	}
+	wantError(t, h.do(req{Method: "POST", Target: "/fortis/session", Caller: second}), 429, string(CodeRate))
+	h.do(req{Method: "DELETE", Target: "/fortis/session/" + open[0], Caller: second})
+	if rec := h.do(req{Method: "POST", Target: "/fortis/session", Caller: second}); rec.Code != 200 {
+		t.Errorf("open after the same subject closed one: %d %s", rec.Code, rec.Body)
+	}
 }
 
 // Issue 11: the token answer's company comes through.
