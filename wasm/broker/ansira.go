@@ -46,6 +46,9 @@ func setupAnsira(b *Broker, e *env, v map[string]string) string {
 	// time. An assertion without a readable exp is left for Ansira to judge.
 	exp, _ := ansira.AssertionExpiry(params.Assertion)
 	b.ansira = &ansiraState{params: params, assertion: exp}
+	if f := b.ansiraExpired(); f != nil {
+		e.problem(f.Message) // said at start too; the status route still answers
+	}
 	return ""
 }
 

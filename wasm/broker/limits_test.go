@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers/keyfax"
 )
 
@@ -222,15 +222,8 @@ func TestKeyfaxTokenCompany(t *testing.T) {
 func TestAnsiraAssertionStatus(t *testing.T) {
 	h := newHarness(t, nil)
 	exp := assertionExp(t, h.creds.AnsiraAssertion)
-	var s struct {
-		AssertionExpiresAt string `json:"assertionExpiresAt"`
-		SecondsLeft        int64  `json:"secondsLeft"`
-	}
-	s = decode[struct {
-		AssertionExpiresAt string `json:"assertionExpiresAt"`
-		SecondsLeft        int64  `json:"secondsLeft"`
-	}](t, h.do(req{Target: "/ansira/status"}))
-	if s.AssertionExpiresAt != exp.UTC().Format(time.RFC3339) || s.SecondsLeft != int64(exp.Sub(h.clk.Now())/time.Second) {
+	s := decode[ansiraStatusAnswer](t, h.do(req{Target: "/ansira/status"}))
+	if s.AssertionExpiresAt == nil || *s.AssertionExpiresAt != exp.UTC().Format(time.RFC3339) || *s.SecondsLeft != int64(exp.Sub(h.clk.Now())/time.Second) {
 		t.Errorf("status %+v, assertion exp %v", s, exp)
 	}
 	h.clk.Advance(exp.Sub(h.clk.Now()))
@@ -238,10 +231,16 @@ func TestAnsiraAssertionStatus(t *testing.T) {
 	if !strings.Contains(e.Message, "expired") || h.up.Count("ansira") != 0 {
 		t.Errorf("expired assertion: %q, exchanges %d", e.Message, h.up.Count("ansira"))
 	}
-	rec := h.do(req{Target: "/ansira/status"})
-	json.Unmarshal(rec.Body.Bytes(), &s)
-	if s.SecondsLeft != 0 {
+	if s := decode[ansiraStatusAnswer](t, h.do(req{Target: "/ansira/status"})); s.SecondsLeft == nil || *s.SecondsLeft != 0 {
 		t.Errorf("status after expiry %+v", s)
+	}
+	opaque := newHarness(t, func(env map[string]string) { env["ANSIRA_ASSERTION"] = "opaque-assertion" })
+	if rec := opaque.do(req{Target: "/ansira/status"}); rec.Body.String() != `{"assertionExpiresAt":null,"secondsLeft":null}` {
+		t.Errorf("status of an assertion without a readable exp: %s", rec.Body)
+	}
+	h.outbound(testkit.InMemory{Handler: h.up}) // a start with the expired assertion says so
+	if h.cfgErr == nil || !strings.Contains(h.cfgErr.Error(), "ANSIRA_ASSERTION") {
+		t.Errorf("configuration error at start: %v", h.cfgErr)
 	}
 }
 
