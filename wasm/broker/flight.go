@@ -18,7 +18,11 @@ type failure struct {
 	RetryAfter string       `json:"retryAfter,omitempty"`
 }
 
+// write answers f; a nil f (the caller has gone) answers nothing.
 func (f *failure) write(w http.ResponseWriter) {
+	if f == nil {
+		return
+	}
 	if f.RetryAfter != "" {
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}

@@ -82,9 +82,7 @@ func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
 	}()
 	resp, fail, ok := b.call(r, fortisWhat, req)
 	if !ok {
-		if fail != nil {
-			fail.write(w)
-		}
+		fail.write(w)
 		return
 	}
 	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
@@ -117,9 +115,7 @@ func (b *Broker) fortisClose(w http.ResponseWriter, r *http.Request, rest string
 	}
 	resp, fail, ok := b.call(r, fortisWhat, req)
 	if !ok {
-		if fail != nil {
-			fail.write(w)
-		}
+		fail.write(w)
 		return
 	}
 	switch resp.Status {

@@ -434,9 +434,7 @@ func (b *Broker) keyfaxReset(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, f, ok := b.call(r, what, req)
 	if !ok {
-		if f != nil {
-			f.write(w)
-		}
+		f.write(w)
 		return
 	}
 	if resp.Status != http.StatusOK {

@@ -47,9 +47,7 @@ func (b *Broker) upstreamCtx(r *http.Request) (context.Context, context.CancelFu
 
 // upstreamError answers a failed upstream exchange (see upstreamFailure).
 func (b *Broker) upstreamError(w http.ResponseWriter, r *http.Request, what string, err error) {
-	if f := b.upstreamFailure(r, what, err); f != nil {
-		f.write(w)
-	}
+	b.upstreamFailure(r, what, err).write(w)
 }
 
 // upstreamFailure is the answer to a failed upstream exchange, nil when the
