@@ -177,17 +177,9 @@ func keyfaxCache(a keyfax.TokenAnswer, k *keyfax.Keys) (string, time.Time, *fail
 // to answer (nil when the caller has gone).
 func (b *Broker) keyfaxMint(r *http.Request, k *keyfax.Keys) (keyfax.TokenAnswer, *failure, bool) {
 	p := b.keyfax
-	signer, err := keyfax.NewSigner(k.HostName, k.APIKey, k.SigningKey)
-	var req *signers.Request
-	if err == nil {
-		req, err = keyfax.GetTokenRequest(p.base)
-	}
-	if err == nil {
-		_, err = signer.SignRequest(req, p.clock.Now())
-	}
-	if err != nil {
-		return keyfax.TokenAnswer{}, &failure{Status: http.StatusServiceUnavailable, Code: signers.CodeConfig,
-			Message: "keyfax keys held by the broker cannot be used (" + msgOf(err) + ")"}, false
+	req, _ := keyfax.GetTokenRequest(p.base) // the base is checked by setupKeyfax
+	if f := b.keyfaxSign(req, k); f != nil {
+		return keyfax.TokenAnswer{}, f, false
 	}
 	resp, f, ok := b.call(r, keyfaxWhat, req)
 	if !ok {
@@ -202,6 +194,20 @@ func (b *Broker) keyfaxMint(r *http.Request, k *keyfax.Keys) (keyfax.TokenAnswer
 		return keyfax.TokenAnswer{}, b.upstreamFailure(r, keyfaxWhat, err), false
 	}
 	return a, nil, true
+}
+
+// keyfaxSign signs req with k (Keyfax Basic) at the server's time as the
+// Date headers of its answers tell it.
+func (b *Broker) keyfaxSign(req *signers.Request, k *keyfax.Keys) *failure {
+	signer, err := keyfax.NewSigner(k.HostName, k.APIKey, k.SigningKey)
+	if err == nil {
+		_, err = signer.SignRequest(req, b.keyfax.clock.Now())
+	}
+	if err != nil {
+		return &failure{Status: http.StatusServiceUnavailable, Code: signers.CodeConfig,
+			Message: "keyfax keys held by the broker cannot be used (" + msgOf(err) + ")"}
+	}
+	return nil
 }
 
 // keyfaxKeys reads the key record: the State's, else the environment's keys,
@@ -422,14 +428,9 @@ func (b *Broker) keyfaxReset(w http.ResponseWriter, r *http.Request) {
 		f.write(w)
 		return
 	}
-	p := b.keyfax
-	signer, err := keyfax.NewSigner(keys.Current.HostName, keys.Current.APIKey, keys.Current.SigningKey)
-	req, _ := keyfax.ResetKeyRequest(p.base) // the base is checked by setupKeyfax
-	if err == nil {
-		_, err = signer.SignRequest(req, p.clock.Now())
-	}
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, "keyfax keys held by the broker cannot be used ("+msgOf(err)+")")
+	req, _ := keyfax.ResetKeyRequest(b.keyfax.base) // the base is checked by setupKeyfax
+	if f := b.keyfaxSign(req, keys.Current); f != nil {
+		f.write(w)
 		return
 	}
 	resp, f, ok := b.call(r, what, req)
