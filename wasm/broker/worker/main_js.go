@@ -55,8 +55,28 @@ const (
 // callState sends one State operation to the deployment's BrokerState object
 // (see broker.RemoteState). syumai/workers runs a fresh Go instance per
 // request, so Go memory cannot hold what the deployment shares; the object
-// can, and there is one of it.
+// can, and there is one of it. The stub's fetch ignores ctx, so the wait for
+// its answer ends with ctx here.
 func callState(ctx context.Context, request []byte) ([]byte, error) {
+	type answer struct {
+		body []byte
+		err  error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		body, err := fetchState(request)
+		done <- answer{body, err}
+	}()
+	select {
+	case a := <-done:
+		return a.body, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fetchState is one request to the BrokerState object.
+func fetchState(request []byte) ([]byte, error) {
 	ns, err := cloudflare.NewDurableObjectNamespace(stateBinding)
 	if err != nil {
 		return nil, err
@@ -65,7 +85,7 @@ func callState(ctx context.Context, request []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	req, err := http.NewRequestWithContext(ctx, "POST", "https://broker-state/", bytes.NewReader(request))
+	req, err := http.NewRequest("POST", "https://broker-state/", bytes.NewReader(request))
 	if err != nil {
 		return nil, err
 	}
