@@ -47,7 +47,7 @@ build() {
 	cp "$GOROOT_WASM/wasm_exec.js" web/wasm_exec.js
 	# Brotli and gzip copies beside each file the page loads, as a CDN would
 	# serve them (the dev server picks one by Accept-Encoding).
-	go run ./cmd/precompress web/apisign.wasm web/wasm_exec.js web/*.mjs | grep apisign.wasm
+	go run ./cmd/precompress web/apisign.wasm web/wasm_exec.js web/*.mjs web/apisign/*.mjs | grep apisign.wasm
 }
 
 # ---- worker: the broker as a Cloudflare Worker ----------------------------
@@ -77,6 +77,8 @@ tests() {
 	go test -count=1 ./...
 	echo "== go test (GOOS=js GOARCH=wasm, in Node)"
 	GOOS=js GOARCH=wasm go test -count=1 $(GOOS=js GOARCH=wasm go list ./signers/... ./wasm/... 2>/dev/null)
+	echo "== tsc: web/apisign.d.ts against its use (wasm/browser/testdata/usage.mts)"
+	node_modules/.bin/tsc --noEmit --strict --module nodenext --target es2022 --lib es2022,dom wasm/browser/testdata/usage.mts
 	build
 	worker
 	local js

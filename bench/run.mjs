@@ -13,7 +13,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { availableParallelism, tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, posix, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
@@ -195,7 +195,8 @@ function loaderFiles() {
     if (seen.has(f)) return;
     seen.add(f);
     const src = readFileSync(join(root, "web", f), "utf8");
-    for (const m of src.matchAll(/^\s*import\s+(?:[^"']*from\s+)?["']\.\/([^"']+)["']/gm)) visit(m[1]);
+    // Relative to the importing file: the loader's modules are in web/apisign/.
+    for (const m of src.matchAll(/^\s*import\s+(?:[^"']*from\s+)?["']\.\/([^"']+)["']/gm)) visit(posix.join(posix.dirname(f), m[1]));
   };
   visit("apisign.mjs");
   return [...seen];

@@ -9,7 +9,7 @@
 //   - web/apisign.wasm, which the loader finds beside itself
 //     (new URL("./apisign.wasm", import.meta.url): read from disk in Node,
 //     emitted as an asset by bundlers such as Vite);
-//   - web/*.d.ts, the types;
+//   - web/*.d.ts and web/*.d.mts, the types;
 //   - pack/package.json, the package's manifest (its version is the package's).
 //
 // Needs web/apisign.wasm and web/wasm_exec.js: ./build.sh build.
@@ -57,7 +57,7 @@ export function loaderFiles() {
 
 /** Everything that goes into the package besides package.json. */
 export function packageFiles() {
-  const types = fs.readdirSync(web).filter((f) => f.endsWith(".d.ts"));
+  const types = fs.readdirSync(web).filter((f) => /\.d\.m?ts$/.test(f)); // apisign.d.mts: the types of an import of ./apisign.mjs
   if (!fs.existsSync(path.join(web, "apisign.wasm"))) throw new Error("pack: web/apisign.wasm is missing: run ./build.sh build");
   return [...loaderFiles(), "apisign.wasm", ...types].sort();
 }

@@ -19,7 +19,8 @@ export type ErrorCode =
   | "E_INPUT" // a malformed argument (wrong type, bad URL, path, method, time, …)
   | "E_KEY" // a key or secret that cannot be used (empty, not base64, …)
   | "E_TOKEN" // a token or token answer that cannot be read
-  | "E_TOKEN_EXPIRED" // no usable token: refused (401) or expired and not renewable
+  | "E_TOKEN_EXPIRED" // no usable token: getToken failed, or the token expired and cannot be renewed
+  | "E_TOKEN_REFUSED" // the provider refused the token, and the fresh one getToken gave after it too (see `status`)
   | "E_SIGNATURE"
   | "E_CLOCK"
   | "E_REPLAY"
@@ -35,7 +36,7 @@ export declare class ApisignError extends Error {
   readonly name: "ApisignError";
   /** The stable code: branch on this, not on the message. */
   readonly code: ErrorCode;
-  /** The HTTP status, for E_HTTP and for E_TOKEN_EXPIRED after a 401. */
+  /** The HTTP status, for E_HTTP and for E_TOKEN_REFUSED. */
   readonly status?: number;
   /** The answer's body (parsed like Response.data) for E_HTTP. */
   readonly data?: unknown;
@@ -77,17 +78,6 @@ export interface Api {
   readonly clock: Clock;
   /** Drops the cached keyed HMAC states of the signing functions. */
   forgetKeys(): void;
-  /**
-   * @internal Test hooks, not part of the API: a Go panic on each call path
-   * (each must answer E_INTERNAL and leave the module working) and an
-   * abortable sleep.
-   */
-  readonly _debug: {
-    panic(): never;
-    panicNative(): never;
-    panicAsync(options?: CallOptions): Promise<never>;
-    sleep(ms: number, options?: CallOptions): Promise<true>;
-  };
 }
 
 export interface Clock {
@@ -208,8 +198,20 @@ export interface ClientConfigBase {
   retry?: { retries?: number; baseMs?: number; capMs?: number; maxAfterMs?: number };
 }
 
-/** A getToken function receives an AbortSignal to pass on to its own fetch. */
-export type TokenFunction<T> = (options: { signal: AbortSignal }) => T | Promise<T>;
+/** What a token function (getToken, callerToken) receives. */
+export interface TokenRequest {
+  /** Fires when the operation that needs the token is aborted: pass it on to your own fetch. */
+  signal: AbortSignal;
+  /**
+   * The token the provider (or the broker) just refused, when this call is to
+   * replace it: report it to the broker (so that it drops it too) instead of
+   * remembering tokens in the page. Absent at first use and after an expiry.
+   */
+  refused?: string;
+}
+
+/** A token function: called with a TokenRequest, answers (a promise of) the token. */
+export type TokenFunction<T> = (request: TokenRequest) => T | Promise<T>;
 
 export interface KeyfaxClientConfig extends ClientConfigBase {
   /** The Keyfax application root, e.g. "https://host/Interview" (relative URLs resolve against the page). */

@@ -145,20 +145,7 @@ func build(r Request) (parts, error) {
 		p.contentTyp = r.ContentType
 		n += len(p.contentMD5) + len(p.contentTyp) + 2
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(p.method)
-	b.WriteByte('\n')
-	if p.content {
-		b.WriteString(p.contentMD5)
-		b.WriteByte('\n')
-		b.WriteString(p.contentTyp)
-		b.WriteByte('\n')
-	}
-	b.WriteString(p.date)
-	b.WriteByte('\n')
-	b.WriteString(p.resource)
-	p.sts = b.String()
+	p.sts = string(AppendStringToSign(make([]byte, 0, n), p.method, p.contentMD5, p.contentTyp, p.date, p.resource))
 	return p, nil
 }
 
@@ -307,14 +294,16 @@ func errNotBuilt(op string) error {
 	return signers.E(signers.CodeKey, op, "signer not built with NewSigner")
 }
 
-func (s *Signer) mac(sts string) string {
+func (s *Signer) mac(sts string) string { return base64.StdEncoding.EncodeToString(s.sum(sts)) }
+
+// sum is the HMAC-SHA1 of sts with the keyed state cached in s.
+func (s *Signer) sum(sts string) []byte {
 	m := s.pool.Get().(hash.Hash)
 	m.Reset()
 	m.Write([]byte(sts))
-	var buf [sha1.Size]byte
-	sum := m.Sum(buf[:0])
+	sum := m.Sum(make([]byte, 0, sha1.Size))
 	s.pool.Put(m)
-	return base64.StdEncoding.EncodeToString(sum)
+	return sum
 }
 
 // Signed is the result of Sign.
@@ -340,7 +329,7 @@ func (s *Signer) Sign(r Request) (Signed, error) {
 		return Signed{}, err
 	}
 	h := make(signers.Header, 4)
-	h[HeaderAuthorization] = Scheme + " " + s.keyID + ":" + s.mac(p.sts)
+	h[HeaderAuthorization] = string(AppendAuthorization(make([]byte, 0, 64), s.keyID, s.sum(p.sts)))
 	h[HeaderDate] = p.date
 	if p.content {
 		h[HeaderContentMD5] = p.contentMD5

@@ -9,28 +9,35 @@ package main
 // straight from JS costs tens of nanoseconds, so what remains is the signing
 // itself.
 //
-// # ABI (the JS side is web/apisign.mjs; keep the two in step)
+// # ABI (the JS side is web/apisign/codec.mjs)
+//
+// The numbers below (word indexes, return values, function numbers, key kinds,
+// bounds) are generated for both sides from one table by abi_gen.go, into
+// abi_layout.go and web/apisign/abi.mjs; never edit them by hand.
 //
 // All numbers are little-endian uint32 words of the control block ctl, whose
 // address apisign_ctl returns once. Go's heap does not move, so the address
 // stays valid; JS re-creates its typed-array views whenever memory.buffer
 // changes (the memory grew).
 //
-//	ctl[0]  IN_PTR   address of the input buffer (JS writes into it)
-//	ctl[1]  IN_CAP   its size in bytes
-//	ctl[2]  OUT_PTR  address of the output bytes of the last call
-//	ctl[3]  OUT_N    number of output fields of the last call
-//	ctl[4..15]       per-function results (NFON: see exportNfonSign)
-//	ctl[16+i]        length of output field i, i < 64; the fields lie back to back at OUT_PTR
-//	ctl[80+i]        length of input field i, i < 32, written by JS; the fields lie back to back at IN_PTR
+//	ctl[ctlInPtr]    address of the input buffer (JS writes into it)
+//	ctl[ctlInCap]    its size in bytes
+//	ctl[ctlOutPtr]   address of the output bytes of the last call
+//	ctl[ctlOutN]     number of output fields of the last call
+//	ctl[ctlOutLen+i] length of output field i, i < maxOut; the fields lie back to back at OUT_PTR
+//	ctl[ctlInLen+i]  length of input field i, i < maxIn, written by JS; the fields lie back to back at IN_PTR
 //
 // A call: JS makes sure the input fits (apisign_reserve), encodes each input
 // string as UTF-8 into the input buffer, writes the lengths, and calls the
 // export with the numeric arguments (key handle, time in epoch milliseconds).
-// An export returns >= 0 on success. It returns -1 on failure, with output
-// field 0 the error code ("E_INPUT", …) and field 1 the message (never a
-// secret), and -2 when the key handle is stale (the key table was cleared): JS
-// then registers the key again and repeats the call once.
+// An export returns >= 0 on success, with its output as (kind, name, value)
+// triples of fields: kind "h" a header field, "q" a query parameter, "s" a
+// member of the result, so that JS only moves the values into an object
+// (apisign_nfon_sign, the hot path, writes values in fixed positions). It
+// returns retFail on failure, with output field 0 the error code ("E_INPUT",
+// …) and field 1 the message (never a secret), and retStale when the key
+// handle is stale (the key table was cleared): JS then registers the key
+// again and repeats the call once.
 //
 // Times: ms is epoch milliseconds; NaN means "not given as a number", and then
 // the time input field holds an RFC 3339 string, or is empty for "now" (the
@@ -46,6 +53,8 @@ package main
 // them after the call returns; what the module keeps (key ids, map keys) is
 // copied first.
 
+//go:generate env -u GOOS -u GOARCH go run abi_gen.go
+
 import (
 	"errors"
 	"math"
@@ -55,31 +64,6 @@ import (
 
 	"github.com/apisign/apisign/signers"
 )
-
-// Layout of ctl; see the comment at the top of this file.
-const (
-	ctlInPtr  = 0
-	ctlInCap  = 1
-	ctlOutPtr = 2
-	ctlOutN   = 3
-	ctlFn     = 4  // first per-function word
-	ctlOutLen = 16 // first output length
-	maxOut    = 64
-	ctlInLen  = 80 // first input length
-	maxIn     = 32
-	ctlWords  = ctlInLen + maxIn
-)
-
-// Return values of the exports.
-const (
-	retFail  = -1 // error code and message in output fields 0 and 1
-	retStale = -2 // the key handle is stale: register the key again
-)
-
-// maxInput bounds the input buffer. A body larger than this is refused
-// (E_INPUT) rather than letting the Go heap grow until the runtime dies of it,
-// which would end the module for the whole page.
-const maxInput = 64 << 20
 
 var (
 	ctl    [ctlWords]uint32
@@ -100,6 +84,8 @@ func exportCtl() uint32 { return addr(unsafe.Pointer(&ctl[0])) }
 
 // exportReserve makes the input buffer at least n bytes long. It returns 0, or
 // retFail (E_INPUT) when n exceeds maxInput. The old contents are not kept.
+// The bound keeps a huge body from growing the Go heap until the runtime dies
+// of it, which would end the module for the whole page.
 //
 //go:wasmexport apisign_reserve
 func exportReserve(n uint32) (ret int32) {
@@ -150,16 +136,22 @@ func outReset() {
 
 // outField appends one output field.
 func outField(s string) {
+	at := len(outBuf)
+	outBuf = append(outBuf, s...)
+	outEnd(at)
+}
+
+// outEnd ends an output field whose bytes the caller appended to outBuf from
+// offset at on.
+func outEnd(at int) {
 	if outN == maxOut {
 		panic("apisign: too many output fields")
 	}
-	outBuf = append(outBuf, s...)
-	ctl[ctlOutLen+outN] = uint32(len(s))
+	ctl[ctlOutLen+outN] = uint32(len(outBuf) - at)
 	outN++
 }
 
-// outTriple appends one (kind, name, value) entry of the generic output: kind
-// "h" is a header field, "q" a query parameter, "s" a member of the result.
+// outTriple appends one (kind, name, value) entry of the output.
 func outTriple(kind, name, value string) {
 	outField(kind)
 	outField(name)

@@ -4,14 +4,14 @@
 // providers on another origin (CORS, preflights), including launch in an
 // iframe and in a popup that come back to the page's return URL, plus the
 // fallbacks when a cross-origin answer hides Date or Retry-After.
-// Needs web/apisign.wasm (./build.sh build) and /usr/bin/chromium.
+// Needs web/wasm_exec.js (./build.sh build) and /usr/bin/chromium.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
 import { chromium } from "playwright-core";
-import { webDir } from "./testdata/module.mjs";
+import { debugWasmBytes, debugWasmFile, webDir } from "./testdata/module.mjs";
 import { startFakeProviders } from "./testdata/fakeproviders.mjs";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -125,9 +125,14 @@ before(async () => {
   const files = {
     "/apisign.mjs": [new URL("apisign.mjs", webDir), "text/javascript"],
     "/wasm_exec.js": [new URL("wasm_exec.js", webDir), "text/javascript"],
-    "/apisign.wasm": [new URL("apisign.wasm", webDir), "application/wasm"],
+    // The test build of the module: the page calls its hooks (api._debug).
+    "/apisign.wasm": [debugWasmFile, "application/wasm"],
     "/vectors.mjs": [new URL("vectors.mjs", testdata), "text/javascript"],
   };
+  for (const f of fs.readdirSync(new URL("apisign/", webDir)).filter((f) => f.endsWith(".mjs"))) {
+    files[`/apisign/${f}`] = [new URL(`apisign/${f}`, webDir), "text/javascript"];
+  }
+  debugWasmBytes();
   pageServer = http.createServer((req, res) => {
     const path = new URL(req.url, "http://x").pathname;
     if (path === "/test.html" || path === "/return.html") {

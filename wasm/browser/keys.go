@@ -12,17 +12,10 @@ import (
 	"github.com/apisign/apisign/signers/nfon"
 )
 
-// Kinds of key, the argument of apisign_key.
-const (
-	kindNFON   = 1 // key id, secret
-	kindKeyfax = 2 // host name, API key, signing key
-	kindFortis = 3 // developer id, user id, user hash key
-)
-
-// maxKeys bounds the key table. When it is full the table is cleared and its
-// generation moves on, so every older handle becomes stale (retStale) and JS
-// registers its key again: memory stays bounded whatever the caller does.
-const maxKeys = 256
+// maxKeys (abi_layout.go) bounds the key table. When it is full the table is
+// cleared and its generation moves on, so every older handle becomes stale
+// (retStale) and JS registers its key again: memory stays bounded whatever the
+// caller does.
 
 // nfonKey is an NFON key pair ready to sign: the core Signer (the reference,
 // used for anything unusual) and the HMAC-SHA1 keyed with the secret for the

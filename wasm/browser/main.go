@@ -8,12 +8,16 @@
 // It has two faces:
 //
 //   - the pure signing functions, //go:wasmexport functions over buffers in
-//     linear memory, called synchronously from JS without syscall/js (abi.go,
-//     keys.go, nfon_fast.go, pure.go);
+//     linear memory, called synchronously from JS without syscall/js (abi.go
+//     and its generated numbers abi_layout.go, keys.go, nfon_fast.go, pure.go,
+//     hmacsha1.go);
 //   - the client flows, one syscall/js function ("native") that JS calls with an
 //     operation name; asynchronous operations settle a JS promise from a
 //     goroutine, over the page's fetch (jsbridge.go, clients.go, keyfax.go,
 //     launch.go).
+//
+// Both use the module clock (clock.go). The test hooks (debug.go) are linked
+// only into a test build: go build -tags apisign_debug.
 //
 // No client flow needs a long-lived secret: they hold short-lived tokens that a
 // broker minted, or go through the broker's forwarding routes. The module
@@ -28,13 +32,7 @@ import (
 	"syscall/js"
 
 	"github.com/apisign/apisign/signers"
-	"github.com/apisign/apisign/signers/clock"
 )
-
-// skew is the module clock: the local clock corrected by the offset learned
-// from the last readable server Date header. The pure functions use it when no
-// time is given; the client flows judge token expiry by it.
-var skew = clock.NewSkewed(clock.Real)
 
 // main hands the native function to the loader and stays alive. The loader
 // passes the name of a one-shot global function in argv[1] (so that nothing
@@ -65,27 +63,24 @@ type syncOp func(args js.Value) (any, error)
 type asyncOp func(ctx context.Context, args js.Value) (any, error)
 
 var syncOps = map[string]syncOp{
-	"keyfax.new":  newKeyfaxClient,
-	"fortis.new":  newFortisClient,
-	"ansira.new":  newAnsiraClient,
-	"fonn.new":    func(a js.Value) (any, error) { return newBrokerClient(a, "/fonn") },
-	"nfon.new":    func(a js.Value) (any, error) { return newBrokerClient(a, "/nfon") },
-	"free":        freeClient,
-	"debug.panic": func(js.Value) (any, error) { panic("apisign: test panic") },
+	"keyfax.new": newKeyfaxClient,
+	"fortis.new": newFortisClient,
+	"ansira.new": newAnsiraClient,
+	"fonn.new":   func(a js.Value) (any, error) { return newBrokerClient(a, "/fonn") },
+	"nfon.new":   func(a js.Value) (any, error) { return newBrokerClient(a, "/nfon") },
+	"free":       freeClient,
 }
 
 var asyncOps = map[string]asyncOp{
-	"keyfax.startup":   keyfaxStartup,
-	"keyfax.results":   keyfaxResults,
-	"keyfax.wait":      keyfaxWait,
-	"keyfax.renew":     keyfaxRenew,
-	"keyfax.launch":    keyfaxLaunch,
-	"fortis.request":   fortisRequest,
-	"fortis.close":     fortisClose,
-	"ansira.request":   ansiraRequest,
-	"broker.request":   brokerRequest,
-	"debug.panicAsync": func(context.Context, js.Value) (any, error) { panic("apisign: test panic") },
-	"debug.sleep":      debugSleep,
+	"keyfax.startup": keyfaxStartup,
+	"keyfax.results": keyfaxResults,
+	"keyfax.wait":    keyfaxWait,
+	"keyfax.renew":   keyfaxRenew,
+	"keyfax.launch":  keyfaxLaunch,
+	"fortis.request": fortisRequest,
+	"fortis.close":   fortisClose,
+	"ansira.request": ansiraRequest,
+	"broker.request": brokerRequest,
 }
 
 // dispatch is the native function: native(op, args) for a synchronous
@@ -165,17 +160,4 @@ func runAsync(ctx context.Context, f asyncOp, args js.Value) (v any, err error) 
 		err = signers.Wrap(signers.CodeAborted, "apisign", ctx.Err())
 	}
 	return v, err
-}
-
-// debugSleep waits args[0] milliseconds or until aborted: the tests' way to
-// check abort handling without a network.
-func debugSleep(ctx context.Context, args js.Value) (any, error) {
-	d, err := millis(args.Index(0), 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := skew.Sleep(ctx, d); err != nil {
-		return nil, err
-	}
-	return true, nil
 }

@@ -4,36 +4,23 @@ package main
 
 import (
 	"crypto/md5"
-	"encoding/base64"
 	"encoding/hex"
-	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/nfon"
 )
 
-// Per-function words of ctl after apisign_nfon_sign. The output is one run of
-// bytes: the string to sign followed by the base64 signature. JS decodes it
-// once and slices the header values out of it: the method, Content-MD5, the date
-// and the resource are ASCII, so their character offsets are byte offsets, and
-// the Content-Type (the only field that may be non-ASCII) is the caller's own
-// string.
-const (
-	ctlNfonSTS     = ctlFn + 0 // bytes of the string to sign
-	ctlNfonRes     = ctlFn + 1 // bytes of the resource, the last line
-	ctlNfonMethod  = ctlFn + 2 // bytes of the method, the first line
-	ctlNfonFlags   = ctlFn + 3 // nfonMD5 | nfonType: which optional headers to send
-	ctlNfonDate    = ctlFn + 4 // bytes of the date, the line before the resource
-	ctlNfonSig     = ctlFn + 5 // bytes of the signature, after the string to sign
-	nfonMD5        = 1         // send Content-MD5 (it is the second line)
-	nfonType       = 2         // send Content-Type (the caller's content type)
-	nfonDateLength = len(nfon.DateLayout)
-)
+// nfonDateLength is the length of a date in nfon.DateLayout (years 1..9999).
+const nfonDateLength = len(nfon.DateLayout)
 
 // exportNfonSign signs an NFON request with the key of handle. Inputs: method,
 // path (the resource: path plus ?query), body, content type, time string; ms is
-// the time in epoch milliseconds (see timeArg).
+// the time in epoch milliseconds (see timeArg). Unlike the other exports, its
+// output is values only, in the order of the nfonOut* numbers: JS reads them
+// by position into an object of a fixed shape, which in V8 costs a fraction of
+// building it from (kind, name, value) triples.
 //
 //go:wasmexport apisign_nfon_sign
 func exportNfonSign(handle int32, ms float64) (ret int32) {
@@ -58,10 +45,11 @@ func exportNfonSign(handle int32, ms float64) (ret int32) {
 
 // nfonSign signs and writes the output. The common case (an upper-case method,
 // a date in years 1..9999, a plain content type) runs here without allocating:
-// the string to sign is built straight into the output buffer and hashed with
-// the key's cached HMAC state. Everything else goes to the core's
-// nfon.Signer.Sign, the reference, which also produces every error; the Go
-// tests check that both paths give the same output for the same input.
+// the core's nfon.AppendStringToSign builds the string to sign straight into
+// the output buffer, which is hashed there with the key's cached HMAC state.
+// Everything else goes to the core's nfon.Signer.Sign, the reference, which
+// also produces every error; the Go tests check that both paths give the same
+// output for the same input.
 func nfonSign(k *nfonKey, method, path string, body []byte, contentType string, t time.Time) int32 {
 	date, ok := nfonDate(t)
 	if !ok || !upperMethod(method) {
@@ -71,33 +59,26 @@ func nfonSign(k *nfonKey, method, path string, body []byte, contentType string, 
 	if err != nil {
 		return fail(err)
 	}
-	content := nfon.SignsContent(method, contentType)
-	if content && !plainHeaderValue(contentType) {
-		return nfonSlow(k, method, path, body, contentType, t)
+	var md5Hex [2 * md5.Size]byte
+	contentMD5, signedType := "", ""
+	if nfon.SignsContent(method, contentType) {
+		if contentType == "" || !plainHeaderValue(contentType) { // the core says why not
+			return nfonSlow(k, method, path, body, contentType, t)
+		}
+		sum := md5.Sum(body)
+		hex.Encode(md5Hex[:], sum[:])
+		contentMD5, signedType = unsafe.String(&md5Hex[0], len(md5Hex)), contentType
 	}
 	outReset()
-	o := append(outBuf, method...)
-	o = append(o, '\n')
-	flags := uint32(0)
-	if content {
-		sum := md5.Sum(body)
-		o = hex.AppendEncode(o, sum[:])
-		o = append(o, '\n')
-		o = append(o, contentType...)
-		o = append(o, '\n')
-		flags = nfonMD5
-		if contentType != "" {
-			flags |= nfonType
-		}
-	}
-	o = append(o, date...)
-	o = append(o, '\n')
-	o = append(o, resource...)
-	sts := len(o)
-	sum := k.mac.sum(o)
-	o = base64.StdEncoding.AppendEncode(o, sum[:])
-	outBuf = o
-	nfonDone(sts, len(resource), len(method), flags, nfonDateLength, len(o)-sts)
+	outField(resource)
+	at := len(outBuf)
+	outBuf = nfon.AppendStringToSign(outBuf, method, contentMD5, signedType, date, resource)
+	outEnd(at)
+	sum := k.mac.sum(outBuf[at:])
+	at = len(outBuf)
+	outBuf = nfon.AppendAuthorization(outBuf, k.keyID, sum[:])
+	outEnd(at)
+	nfonHeaders(date, contentMD5, signedType)
 	return 0
 }
 
@@ -107,21 +88,21 @@ func nfonSlow(k *nfonKey, method, path string, body []byte, contentType string, 
 	if err != nil {
 		return fail(err)
 	}
-	auth := s.Header[nfon.HeaderAuthorization]
-	sig := auth[strings.LastIndexByte(auth, ':')+1:]
-	flags := uint32(0)
-	if _, ok := s.Header[nfon.HeaderContentMD5]; ok {
-		flags |= nfonMD5
-	}
-	if _, ok := s.Header[nfon.HeaderContentType]; ok {
-		flags |= nfonType
-	}
 	outReset()
-	outBuf = append(outBuf, s.StringToSign...)
-	outBuf = append(outBuf, sig...)
-	nfonDone(len(s.StringToSign), len(s.Resource), strings.IndexByte(s.StringToSign, '\n'), flags,
-		len(s.Header[nfon.HeaderDate]), len(sig))
+	outField(s.Resource)
+	outField(s.StringToSign)
+	outField(s.Header[nfon.HeaderAuthorization])
+	nfonHeaders(s.Header[nfon.HeaderDate], s.Header[nfon.HeaderContentMD5], s.Header[nfon.HeaderContentType])
 	return 0
+}
+
+// nfonHeaders writes the output fields after Authorization, x-nfon-date,
+// Content-MD5 and Content-Type ("" when not sent), and ends the output.
+func nfonHeaders(date, contentMD5, contentType string) {
+	outField(date)
+	outField(contentMD5)
+	outField(contentType)
+	outDone()
 }
 
 // lastDate caches the formatted date of the last second signed: formatting
@@ -133,29 +114,18 @@ var lastDate struct {
 }
 
 // nfonDate returns t in NFON's date layout, or ok=false for a year outside
-// 1..9999 (the slow path reports that). The bytes are valid until the next call.
-func nfonDate(t time.Time) ([]byte, bool) {
+// 1..9999 (the slow path reports that). The string is valid until the next call.
+func nfonDate(t time.Time) (string, bool) {
 	unix := t.Unix()
 	if !lastDate.ok || lastDate.unix != unix {
 		u := t.UTC()
 		if y := u.Year(); y < 1 || y > 9999 {
-			return nil, false
+			return "", false
 		}
 		u.AppendFormat(lastDate.b[:0], nfon.DateLayout)
 		lastDate.unix, lastDate.ok = unix, true
 	}
-	return lastDate.b[:], true
-}
-
-func nfonDone(sts, res, method int, flags uint32, date, sig int) {
-	ctl[ctlNfonSTS] = uint32(sts)
-	ctl[ctlNfonRes] = uint32(res)
-	ctl[ctlNfonMethod] = uint32(method)
-	ctl[ctlNfonFlags] = flags
-	ctl[ctlNfonDate] = uint32(date)
-	ctl[ctlNfonSig] = uint32(sig)
-	outN = 0
-	outDone()
+	return unsafe.String(&lastDate.b[0], nfonDateLength), true
 }
 
 // upperMethod: 1 to 20 upper-case ASCII letters, the methods the core signs as

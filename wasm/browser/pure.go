@@ -14,25 +14,14 @@ import (
 	"github.com/apisign/apisign/signers/keyfax"
 )
 
-// Functions of apisign_call. Their output is a list of (kind, name, value)
-// triples (outTriple) that JS turns into { headers, query, ...members }.
-const (
-	fnKeyfaxBasic  = 1 // handle (kindKeyfax); inputs: method, url, body, nonce, time string
-	fnKeyfaxBearer = 2 // inputs: host name, token
-	fnFortisHMAC   = 3 // handle (kindFortis); inputs: time string
-	fnFortisAPIKey = 4 // inputs: developer id, user id, user API key, mode
-	fnFonnHeaders  = 5 // inputs: subscription key, access token, impersonated user external id
-	fnAnsiraToken  = 6 // inputs: token URL, client id, client secret, assertion, scope
-	fnPanic        = 99
-)
-
 // callInputs is the number of input fields of each function.
 var callInputs = map[int32]int{
 	fnKeyfaxBasic: 5, fnKeyfaxBearer: 2, fnFortisHMAC: 1, fnFortisAPIKey: 4, fnFonnHeaders: 3, fnAnsiraToken: 5,
 }
 
-// exportCall runs one of the pure functions other than NFON's. They are not on
-// anyone's hot path, so they call the core directly and may allocate.
+// exportCall runs one of the pure functions other than NFON's (the fn*
+// numbers of abi_layout.go). They are not on anyone's hot path, so they call
+// the core directly and may allocate.
 //
 //go:wasmexport apisign_call
 func exportCall(fn, handle int32, ms float64) (ret int32) {
@@ -68,8 +57,6 @@ func exportCall(fn, handle int32, ms float64) (ret int32) {
 		}
 	case fnAnsiraToken:
 		err = ansiraTokenRequest(f)
-	case fnPanic:
-		panic("apisign: test panic") // the tests' way to check that a panic becomes E_INTERNAL
 	default:
 		err = signers.E(signers.CodeInput, "apisign.call", "unknown function")
 	}
@@ -172,23 +159,4 @@ func outHeaders(h signers.Header) {
 	for _, k := range names {
 		outTriple("h", k, h[k])
 	}
-}
-
-// exportSkew returns the module clock's correction in milliseconds: what the
-// server Date headers seen so far say the local clock is behind.
-//
-//go:wasmexport apisign_skew
-func exportSkew() float64 { return float64(skew.Offset().Milliseconds()) }
-
-// exportObserve feeds the module clock one Date header value (input field 0)
-// and returns 1 if it was readable, else 0.
-//
-//go:wasmexport apisign_observe
-func exportObserve() (ret int32) {
-	defer recoverExport(&ret)
-	f, ok := inputs(1)
-	if ok && skew.Observe(f[0]) {
-		return 1
-	}
-	return 0
 }

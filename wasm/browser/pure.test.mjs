@@ -1,7 +1,9 @@
 // The browser module in Node: load(), the PROTOCOLS.md vectors, every pure
 // signing function against Node's crypto over random inputs, and bad inputs
 // (each must throw an ApisignError with a stable code, and the module must
-// keep answering). Needs web/apisign.wasm: ./build.sh build.
+// keep answering), over the test build of the module, whose hooks make Go
+// panic; the shipped module must have no such hook. Needs web/apisign.wasm:
+// ./build.sh build.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -9,7 +11,7 @@ import fs from "node:fs";
 import http from "node:http";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { apisign, freshApisign, loadApi, wasmBytes, wasmFile, webDir } from "./testdata/module.mjs";
+import { apisign, debugWasmBytes, freshApisign, loadApi, wasmBytes, wasmFile, webDir } from "./testdata/module.mjs";
 import { runVectors } from "./testdata/vectors.mjs";
 import * as ref from "./testdata/reference.mjs";
 
@@ -84,6 +86,22 @@ test("load: an HTTP URL, and the failures", async () => {
   }
 });
 
+test("the shipped module has no test hooks; the test build has them", async () => {
+  const bytes = wasmBytes();
+  const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => e.name);
+  assert.ok(exports.includes("apisign_nfon_sign"), exports.join(" "));
+  assert.deepEqual(exports.filter((n) => /debug/i.test(n)), []);
+  for (const s of ["debug.panic", "debug.sleep", "test panic"]) assert.equal(bytes.indexOf(s), -1, `web/apisign.wasm holds ${JSON.stringify(s)}`);
+  const { load } = await freshApisign();
+  const shipped = await load(bytes);
+  assert.equal(shipped._debug, undefined);
+  assert.equal(shipped.nfon.sign({ method: "GET", path: "/api/customers/K1234/phone-books", date: 1754490720000, keyId: "3697ad86-fa77-4b25-9373-02dce48530ff", secret: "nfon-example-secret" }).headers.Authorization, HEALTHY);
+  // The hooks the tests use are there in the test build (else the check above proves nothing).
+  const debug = debugWasmBytes();
+  assert.notEqual(debug.indexOf("debug.panic"), -1);
+  assert.equal(typeof api._debug.panic, "function");
+});
+
 test("the PROTOCOLS.md vectors", () => {
   assert.deepEqual(runVectors(api), []);
 });
@@ -93,6 +111,7 @@ test("NFON against Node crypto, random inputs", () => {
   const methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "get", "post", "Put"];
   const types = ["application/json", "", "audio/mpeg", "Audio/WAV; rate=8000", "text/plain; charset=utf-8", "application/xml", "täxt/plain"];
   const segment = () => r.str([...ref.ALNUM, "-", ".", "_", "~", " ", "ü", "+", "=", "%20", "%2F", "(", "'", "€", "[", "|"], 1, 12);
+  let refused = 0;
   for (let i = 0; i < 400; i++) {
     let path = "/" + Array.from({ length: 1 + r.int(4) }, segment).join("/");
     if (r.int(2)) path += "?" + Array.from({ length: 1 + r.int(3) }, () => segment() + "=" + segment()).join("&");
@@ -106,10 +125,18 @@ test("NFON against Node crypto, random inputs", () => {
       keyId: r.str([...ref.ALNUM, "-"], 1, 40),
       secret: r.str(ref.UNICODE, 1, 80),
     };
-    const got = api.nfon.sign(input);
-    const want = ref.nfonSign(input);
-    assert.deepEqual(got, want, `case ${i}: ${JSON.stringify({ ...input, body: String(body).slice(0, 40) })}`);
+    const label = `case ${i}: ${JSON.stringify({ ...input, body: String(body).slice(0, 40) })}`;
+    let want;
+    try {
+      want = ref.nfonSign(input);
+    } catch (e) {
+      assert.throws(() => api.nfon.sign(input), { code: e.code }, label);
+      refused++;
+      continue;
+    }
+    assert.deepEqual(api.nfon.sign(input), want, label);
   }
+  assert.ok(refused > 20 && refused < 200, `a mix of signed and refused cases (${refused} refused)`);
 });
 
 test("Keyfax Basic against Node crypto, random inputs", () => {
@@ -371,12 +398,20 @@ test("apisign.d.ts types every function of the API", async () => {
     }
   };
   walk(api, "");
+  names.splice(0, names.length, ...names.filter((n) => !n.startsWith("_debug"))); // the test build's hooks are not API
   for (const n of names) {
     const last = n.split(".").pop();
     assert.match(dts, new RegExp(`\\b${last}\\b[?]?[(:]`), `apisign.d.ts does not declare ${n}`);
   }
   for (const m of ["startup", "results", "waitForResults", "renew", "launch", "request", "close", "ApisignError", "load"]) {
     assert.match(dts, new RegExp(`\\b${m}\\b`), m);
+  }
+  // usage.mts, which tsc checks against the declarations (./build.sh test), calls every function.
+  const usage = fs.readFileSync(new URL("./testdata/usage.mts", import.meta.url), "utf8");
+  const calls = names.filter((n) => typeof n.split(".").reduce((o, k) => o[k], api) === "function");
+  assert.ok(calls.length >= 16, calls.join(" "));
+  for (const n of [...calls, "startup", "results", "waitForResults", "renew", "launch", "request", "close"]) {
+    assert.match(usage, new RegExp(`\\.${n.split(".").pop()}\\(`), `usage.mts does not call ${n}`);
   }
   // It parses as TypeScript.
   const esbuild = await import("esbuild");

@@ -1,4 +1,4 @@
-// Independent implementations of the signing rules of shared/PROTOCOLS.md with
+// Independent implementations of the signing rules of docs/PROTOCOLS.md with
 // Node's crypto module, for the tests of the browser module. Written from the
 // spec, not from the Go code: a test compares the module's output with these.
 
@@ -14,14 +14,28 @@ const hex2 = (c, upper) => {
 
 const isUnreserved = (c) =>
   (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f || c === 0x7e;
-const WIRE_EXTRA = new Set([..."/?&=:@!$'()*+,;"].map((c) => c.charCodeAt(0)));
+const WIRE_EXTRA = new Set([..."/?&=:@!$'()*,;"].map((c) => c.charCodeAt(0)));
 
-/** The resource as signed: valid %XX kept, wire characters kept, every other byte %XX upper case. */
+/**
+ * The resource as signed: valid %XX kept, wire characters kept, every other
+ * byte %XX upper case; NFON's special characters + / = encoded where they are
+ * data: "+" always, "=" in the path and after the first "=" of a query pair,
+ * "/" in the query.
+ */
 export function nfonResource(path) {
   let out = "";
+  let query = false;
+  let pairHasEq = false;
   for (const c of utf8(path)) {
-    if (c === 0x25 || isUnreserved(c) || WIRE_EXTRA.has(c)) out += String.fromCharCode(c);
-    else out += hex2(c, true);
+    let keep = c === 0x25 || isUnreserved(c) || WIRE_EXTRA.has(c);
+    if (c === 0x3f) query = true;
+    else if (c === 0x26) pairHasEq = false;
+    else if (c === 0x2f) keep = !query;
+    else if (c === 0x3d) {
+      keep = query && !pairHasEq;
+      if (query) pairHasEq = true;
+    }
+    out += keep ? String.fromCharCode(c) : hex2(c, true);
   }
   return out;
 }
@@ -30,6 +44,7 @@ export function nfonSign({ method, path, body = "", contentType = "", date, keyI
   const m = method.toUpperCase();
   const media = contentType.split(";")[0].trim().toLowerCase();
   const content = ["POST", "PUT", "PATCH"].includes(m) && !(media.startsWith("audio/") && media.length > 6);
+  if (content && contentType === "") throw Object.assign(new Error("NFON requires a Content-Type on " + m), { code: "E_INPUT" });
   const resource = nfonResource(path);
   const d = new Date(date).toUTCString(); // RFC 1123: "Wed, 06 Aug 2025 14:32:00 GMT"
   let sts = m + "\n";
@@ -38,7 +53,7 @@ export function nfonSign({ method, path, body = "", contentType = "", date, keyI
     const md5 = createHash("md5").update(utf8(body)).digest("hex");
     sts += md5 + "\n" + contentType + "\n";
     headers["Content-MD5"] = md5;
-    if (contentType !== "") headers["Content-Type"] = contentType;
+    headers["Content-Type"] = contentType;
   }
   sts += d + "\n" + resource;
   const sig = createHmac("sha1", utf8(secret)).update(sts, "utf8").digest("base64");
