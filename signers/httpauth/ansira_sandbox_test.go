@@ -167,3 +167,35 @@ func TestAnsiraAssertionExpiryAtStart(t *testing.T) {
 		t.Fatalf("expired assertion: %v", err)
 	}
 }
+
+// "Multiple Access Tokens with overlapping TTLs can be generated and will
+// remain valid": a second token source for the same API client exchanges the
+// assertion again, and the first client's token keeps working, with no
+// refresh.
+func TestAnsiraTokensOverlapThroughTransport(t *testing.T) {
+	clk := clock.NewFake(emuT0)
+	sb, base, first := ansiraEmulator(t, clk)
+	cr := sb.Credentials()
+	second, err := ansira.NewTokenSource(ansira.Config{Clock: clk, Doer: httpauth.NewDoer(nil), Params: ansira.TokenRequestParams{
+		TokenURL: base + "/ansira/oauth/v2/oauth-token", ClientID: cr.AnsiraClientID, ClientSecret: cr.AnsiraClientSecret,
+		Assertion: cr.AnsiraAssertion, Scope: cr.AnsiraScope,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	campaigns := base + "/ansira/api/v1/campaigns?page_size=1"
+	get := func(src *ansira.TokenSource) {
+		t.Helper()
+		c := &http.Client{Transport: &httpauth.Transport{Source: src, Authorizer: ansira.Authorizer{}}}
+		if status, body, err := call(t, c, "GET", campaigns, nil, nil); err != nil || status != 200 {
+			t.Fatalf("%d %s %v", status, body, err)
+		}
+	}
+	get(first)
+	tok := first.Current()
+	get(second)
+	get(first)
+	if second.Current().Value == tok.Value || first.Current() != tok {
+		t.Fatalf("the first source's token changed: %v", first.Current() != tok)
+	}
+}
