@@ -17,7 +17,8 @@ import (
 // the query, say) the request goes out with the normalized target, so that the
 // server sees what was signed. The Content-Type signed is the request's; a POST,
 // PUT or PATCH without one is E_INPUT before anything is sent (NFON requires it),
-// except an audio upload.
+// except an audio upload. A method whose content is never signed (GET, DELETE)
+// goes out without a Content-Type, so that no header contradicts the signature.
 //
 // NFON's special characters "+", "/" and "=" go out percent-encoded where they
 // are data (docs/PROTOCOLS.md, "NFON"): a raw "+" in the URL's query is a plus,
@@ -105,6 +106,11 @@ func (t *NFON) RoundTrip(r *http.Request) (*http.Response, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if !nfon.SignsContent(strings.ToUpper(req.Method), "") {
+		// GET, DELETE and the like sign no content: a Content-Type sent with
+		// them would contradict the string to sign.
+		req.Header.Del("Content-Type")
 	}
 	for k, v := range signed.Header {
 		req.Header.Set(k, v)

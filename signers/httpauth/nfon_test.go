@@ -111,6 +111,7 @@ func TestNFONTransport(t *testing.T) {
 		{"PUT audio", "PUT", "/api/announcements/1", "audio/wav", "RIFF\x00\x01\xff",
 			"/api/announcements/1", "", false},
 		{"DELETE", "DELETE", "/api/x/1", "", "", "/api/x/1", "", false},
+		{"GET with a Content-Type", "GET", "/api/x", "application/json", "", "/api/x", "", false},
 		{"raw space in path and query", "GET", "/api/Base Device?q=a b", "", "",
 			"/api/Base%20Device?q=a%20b", "", false},
 		{"brackets and unicode", "GET", "/api/[x]/Müller?k=v[1]", "", "",
@@ -149,6 +150,10 @@ func TestNFONTransport(t *testing.T) {
 			}
 			if (got.header.Get("Content-MD5") != "") != tc.md5 {
 				t.Fatalf("Content-MD5 %q", got.header.Get("Content-MD5"))
+			}
+			// A Content-Type goes only where it is signed, or with an audio upload.
+			if ct := got.header.Get("Content-Type"); ct != "" && !tc.md5 && !strings.HasPrefix(ct, "audio/") {
+				t.Fatalf("unsigned Content-Type %q sent", ct)
 			}
 			// The caller's request is not changed: no signing headers, body still whole.
 			if req.Header.Get("Authorization") != "" || req.Header.Get("X-Nfon-Date") != "" {
