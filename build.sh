@@ -56,6 +56,7 @@ worker() {
 	# workers-assets-gen of the syumai/workers version pinned in go.mod.
 	local out=wasm/broker/build
 	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$out"
+	cp wasm/broker/guard.mjs "$out/" # the entry module: see its comment
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$out/app.wasm" ./wasm/broker/worker
 	local raw gz
 	raw=$(wc -c <"$out/app.wasm")

@@ -234,6 +234,7 @@ function brokerRows(b) {
   if (h["keyfax-token-cached"] !== undefined) {
     row("Broker handler alone, in memory (go test -bench)", `token ${num(h["keyfax-token-cached"], "µs")}, NFON GET ${num(h["nfon-get"], "µs")}, NFON POST ${num(h["nfon-post"], "µs")} per request (NFON incl. the sandbox emulator's checks)`);
   }
+  if (b.held) row(`Broker memory: ${b.held.conns} connections each holding a 1 MiB body open, native`, `Go heap +${Math.round(b.held.heapMiB)} MiB`);
   if (b.workerd) row(`Worker cold start in workerd (median of ${b.workerd.runs.length})`, num(b.workerd.ms, "ms"), "—", "—", "—", "—");
 }
 
@@ -280,7 +281,7 @@ try {
     await attempt("broker", () => {
       const bin = join(tmp, "brokerbench");
       goBuild(bin, "./bench/broker");
-      const args = ["-duration", "3s", "-c", "8", "-runs", "5", "-workerd", join(root, "node_modules/.bin/workerd"), "-worker", join(root, "wasm/broker/build")];
+      const args = ["-duration", "3s", "-c", "8", "-held", "600", "-runs", "5", "-workerd", join(root, "node_modules/.bin/workerd"), "-worker", join(root, "wasm/broker/build")];
       results.broker = part("broker load and Worker cold start", bin, args, 240000);
       log("broker handler in memory (go test -bench)");
       const gt = spawnSync("go", ["test", "-run", "^$", "-bench", "Handler", "-benchtime", "1s", "./wasm/broker"], { cwd: root, encoding: "utf8", timeout: 180000 });

@@ -21,6 +21,13 @@
 // The load generator shares the machine's cores with both servers, so the
 // figures are those of the whole loop on this machine, not the broker's ceiling.
 //
+// Held bodies (issue 12, F2): with -held n, n connections each send the
+// headers of a POST with a 1 MiB body and all of it but its last byte, then
+// wait; the figure is how much the process's Go heap grew before they are
+// closed. -serve plain
+// serves the broker with http.Serve (no timeouts, no limits: the "before" of
+// issue 12), -serve limits (the default) with broker.Serve.
+//
 // Cold start: with -workerd, the Worker built by ./build.sh worker (in -worker)
 // is started in workerd runs times, with the committed configuration
 // (wasm/broker/workerd.capnp), on a socket it inherits, and the time from
@@ -39,7 +46,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -65,12 +74,19 @@ type coldStart struct {
 	Runs []float64 `json:"runs"`
 }
 
+type held struct {
+	Conns   int     `json:"conns"`
+	HeapMiB float64 `json:"heapMiB"` // Go heap growth while they were held
+}
+
 type result struct {
+	Serve       string     `json:"serve"`
 	Concurrency int        `json:"concurrency"`
 	Seconds     float64    `json:"seconds"`
 	Token       load       `json:"token"`
 	NFON        load       `json:"nfon"`
 	NFONDirect  load       `json:"nfonDirect"`
+	Held        *held      `json:"held,omitempty"`
 	Workerd     *coldStart `json:"workerd,omitempty"`
 }
 
@@ -80,14 +96,20 @@ func main() {
 	workerd := flag.String("workerd", "", "workerd binary; empty skips the cold-start figure")
 	worker := flag.String("worker", "wasm/broker/build", "the Worker built by ./build.sh worker")
 	runs := flag.Int("runs", 5, "workerd cold starts to take the median of")
+	heldConns := flag.Int("held", 0, "connections holding a 1 MiB body open; 0 skips the figure")
+	serve := flag.String("serve", "limits", "limits: broker.Serve; plain: http.Serve, no timeouts or limits")
 	flag.Parse()
-	if err := run(*duration, *conc, *workerd, *worker, *runs); err != nil {
+	if *serve != "limits" && *serve != "plain" {
+		fmt.Fprintln(os.Stderr, "bench/broker: -serve is limits or plain")
+		os.Exit(2)
+	}
+	if err := run(*duration, *conc, *workerd, *worker, *runs, *heldConns, *serve); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/broker:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, conc int, workerd, worker string, runs int) error {
+func run(duration time.Duration, conc int, workerd, worker string, runs, heldConns int, serve string) error {
 	// The sandbox, on its own port (its base URL must be known when it is built).
 	sbLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -114,9 +136,15 @@ func run(duration time.Duration, conc int, workerd, worker string, runs int) err
 		return err
 	}
 	brURL := "http://" + brLn.Addr().String()
-	go http.Serve(brLn, b)
+	if serve == "plain" {
+		go http.Serve(brLn, b)
+	} else {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go broker.Serve(ctx, brLn, b)
+	}
 
-	res := result{Concurrency: conc, Seconds: duration.Seconds()}
+	res := result{Serve: serve, Concurrency: conc, Seconds: duration.Seconds()}
 	withCaller := func(method, url string) func() (*http.Request, error) {
 		return func() (*http.Request, error) {
 			r, err := http.NewRequest(method, url, nil)
@@ -151,6 +179,14 @@ func run(duration time.Duration, conc int, workerd, worker string, runs int) err
 	}
 	if res.NFONDirect, err = drive(direct, conc, duration); err != nil {
 		return fmt.Errorf("nfon direct: %w", err)
+	}
+
+	if heldConns > 0 {
+		h, err := holdBodies(brLn.Addr().String(), caller, heldConns)
+		if err != nil {
+			return fmt.Errorf("held bodies: %w", err)
+		}
+		res.Held = h
 	}
 
 	if workerd != "" {
@@ -238,6 +274,53 @@ func drive(newReq func() (*http.Request, error), conc int, d time.Duration) (loa
 		return float64(lat[max(0, min(i, len(lat)-1))]) / 1e6
 	}
 	return load{RPS: float64(len(lat)) / took.Seconds(), P50Ms: pct(0.50), P99Ms: pct(0.99), Requests: len(lat)}, nil
+}
+
+// holdBodies opens n connections to the broker at addr, each sending a POST's
+// headers (Content-Length 1 MiB) and all of its body but the last byte, waits
+// until every write has ended (written, or stuck for 5 s), and reports the Go
+// heap's growth. All connections write the same buffer, so the growth is the
+// broker's.
+func holdBodies(addr, caller string, n int) (*held, error) {
+	const size = 1 << 20
+	body := make([]byte, size-1)
+	head := "POST /nfon" + nfonPath + " HTTP/1.1\r\nHost: " + addr + "\r\n" + broker.HeaderCaller + ": " + caller +
+		"\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(size) + "\r\n\r\n"
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapInuse
+	}
+	before := heap()
+	var (
+		wg    sync.WaitGroup
+		conns []net.Conn
+	)
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			break
+		}
+		conns = append(conns, c)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(c, head); err == nil {
+				c.Write(body)
+			}
+		}()
+	}
+	wg.Wait()
+	grown := heap()
+	for _, c := range conns {
+		c.Close()
+	}
+	if len(conns) < n {
+		return nil, fmt.Errorf("only %d of %d connections opened", len(conns), n)
+	}
+	return &held{Conns: n, HeapMiB: (float64(grown) - float64(before)) / (1 << 20)}, nil
 }
 
 // coldStarts starts the Worker in workerd runs times, with the committed

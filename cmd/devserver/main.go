@@ -3,13 +3,19 @@
 //	/                     the static files of web/ (the demo page, apisign.mjs, apisign.wasm)
 //	/broker/              the broker (wasm/broker), configured for the sandbox
 //	/sandbox/             the provider emulators (internal/sandbox)
-//	GET /site/caller-token  a 10-minute broker caller token, as an embedding site's backend mints it
+//	GET /site/caller-token  a 10-minute scoped broker caller token, as an embedding site's backend mints it
 //	GET /site/config        the public settings the demo page needs (URLs, host name; no secret)
 //
 // The broker is built from the sandbox's Env plus APISIGN_ALLOWED_ORIGINS (this
 // server's origin) and a caller secret drawn at start, which only this process
 // knows. So the demo runs end to end with no real credentials, and the page
 // holds nothing long-lived, exactly as it would in production.
+//
+// It answers only requests whose Host is its own loopback address
+// (127.0.0.1:port or localhost:port; anything else 421): a page of another
+// site that points its own name at 127.0.0.1 (DNS rebinding) gets neither a
+// caller token nor the broker. Slow and numerous clients are bounded by
+// broker.Serve's limits.
 //
 // Usage: go run ./cmd/devserver [-port N] [-web DIR] [-secrets-out FILE]   (PORT
 // in the environment sets the default port; -port 0 picks a free one;
@@ -42,6 +48,10 @@ import (
 // callerTokenLifetime is how long a caller token from /site/caller-token lasts:
 // short, as the broker contract asks; the page fetches a new one when needed.
 const callerTokenLifetime = 10 * time.Minute
+
+// demoFonnUser is the Fonn user the demo page acts as (web/demo.mjs): the only
+// one its caller tokens allow it to impersonate.
+const demoFonnUser = "site-manager-42"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -96,13 +106,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	fmt.Fprintf(stdout, "apisign demo: %s/\n", srv.origin)
-	return srv.serve(ctx, ln)
+	return broker.Serve(ctx, ln, srv.handler)
 }
 
 // server is the dev server's state: its origin, the sandbox and the caller
 // secret it shares with its broker (as an embedding site's backend would).
 type server struct {
 	origin  string
+	hosts   map[string]bool // the Host values it answers: 127.0.0.1:port, localhost:port
 	sandbox *sandbox.Sandbox
 	secret  []byte
 	env     map[string]string // the broker's environment: secrets, never served
@@ -118,9 +129,12 @@ func newServer(origin, webDir string, logger *log.Logger) *server {
 
 	env := sb.Env()
 	env[broker.EnvCallerSecret] = string(s.secret)
+	host := strings.TrimPrefix(origin, "http://")
+	s.hosts = map[string]bool{host: true}
 	origins := origin
-	if _, port, err := net.SplitHostPort(strings.TrimPrefix(origin, "http://")); err == nil {
+	if _, port, err := net.SplitHostPort(host); err == nil {
 		origins += ",http://localhost:" + port // the same server, as a browser may name it
+		s.hosts["localhost:"+port] = true
 	}
 	env[broker.EnvAllowedOrigins] = origins
 	s.env = env
@@ -138,39 +152,37 @@ func newServer(origin, webDir string, logger *log.Logger) *server {
 	mux.HandleFunc("GET /site/caller-token", s.callerToken)
 	mux.HandleFunc("GET /site/config", s.config)
 	mux.Handle("/", static(webDir))
-	s.handler = mux
+	s.handler = s.ownHost(mux)
 	return s
 }
 
-// serve serves on ln until ctx ends, then shuts down, letting requests in
-// flight finish for a few seconds.
-func (s *server) serve(ctx context.Context, ln net.Listener) error {
-	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := hs.Shutdown(shutdown)
-	if e := <-done; !errors.Is(e, http.ErrServerClosed) && err == nil {
-		err = e
-	}
-	return err
+// ownHost answers only requests for this server's own loopback names (F6):
+// a DNS-rebinding page reaches 127.0.0.1 under its own name, which is refused
+// with 421 Misdirected Request before any route runs.
+func (s *server) ownHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hosts[strings.ToLower(r.Host)] {
+			http.Error(w, "this server answers only "+s.origin+" (Host "+strconv.Quote(r.Host)+" is not its own)", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // callerToken plays the embedding site's backend: it mints a short-lived
-// caller token for the page. It sends no CORS headers, so only pages of this
-// origin can read it; a real site would also check its user's session here.
+// caller token for the page, scoped to what the demo uses: the five
+// providers, the one Fonn user the demo acts as, and the page's origin (the
+// name it was loaded under). It sends no CORS headers, so only pages of this
+// origin can read it; a real site would also check its user's session here
+// and name the user as the subject.
 func (s *server) callerToken(w http.ResponseWriter, r *http.Request) {
 	exp := time.Now().Add(callerTokenLifetime).Truncate(time.Second)
-	writeJSON(w, map[string]string{
-		"token":     broker.MintCallerToken(s.secret, exp),
-		"expiresAt": exp.UTC().Format(time.RFC3339),
-	})
+	tok := broker.MintCallerToken(s.secret, exp,
+		broker.WithSubject("demo"),
+		broker.WithRoutes("keyfax", "ansira", "fortis", "nfon", "fonn"),
+		broker.WithFonnUser(demoFonnUser),
+		broker.WithOrigin("http://"+strings.ToLower(r.Host)))
+	writeJSON(w, map[string]string{"token": tok, "expiresAt": exp.UTC().Format(time.RFC3339)})
 }
 
 // config answers the public settings of the demo page: where the broker and

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -53,7 +52,7 @@ func startServer(t *testing.T) *server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- srv.serve(ctx, ln) }()
+	go func() { done <- broker.Serve(ctx, ln, srv.handler) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -82,6 +81,9 @@ func get(t *testing.T, method, url string, header map[string]string, body string
 	}
 	for k, v := range header {
 		req.Header.Set(k, v)
+	}
+	if h := header["Host"]; h != "" {
+		req.Host = h
 	}
 	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
@@ -135,7 +137,8 @@ func TestCallerToken(t *testing.T) {
 	a := get(t, "GET", srv.origin+"/site/caller-token", nil, "")
 	m := a.json(t)
 	tok, _ := m["token"].(string)
-	if err := broker.VerifyCallerToken(srv.secret, tok, time.Now()); err != nil {
+	scope, err := broker.VerifyCallerToken(srv.secret, tok, time.Now())
+	if err != nil {
 		t.Fatalf("caller token: %v", err)
 	}
 	exp, err := time.Parse(time.RFC3339, m["expiresAt"].(string))
@@ -145,8 +148,12 @@ func TestCallerToken(t *testing.T) {
 	if exp.Before(before.Add(9*time.Minute)) || exp.After(before.Add(11*time.Minute)) {
 		t.Errorf("expiresAt %v, want about 10 minutes from now", exp)
 	}
-	if !strings.HasPrefix(tok, strconv.FormatInt(exp.Unix(), 10)+".") || a.header.Get("Cache-Control") != "no-store" {
-		t.Errorf("token %q does not carry expiresAt, or headers %v", tok, a.header)
+	if !scope.Expires.Equal(exp) || a.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("token expires %v, not at expiresAt, or headers %v", scope.Expires, a.header)
+	}
+	// Scoped to the demo: its providers, its one Fonn user, the page's origin.
+	if scope.Subject != "demo" || len(scope.Routes) != 5 || scope.FonnUser != demoFonnUser || scope.Origin != srv.origin {
+		t.Errorf("scope %+v", scope)
 	}
 	if a.header.Get("Access-Control-Allow-Origin") != "" {
 		t.Error("the caller token must not be readable cross-origin")
@@ -271,10 +278,15 @@ func TestBrokerEndToEnd(t *testing.T) {
 	if a.status != 201 {
 		t.Errorf("nfon forward POST: %d %s", a.status, a.body)
 	}
-	hd["impersonatedUserExternalId"] = "ext-9"
+	hd["impersonatedUserExternalId"] = demoFonnUser
 	a = get(t, "GET", b+"/fonn/api/v1/projects", hd, "")
-	if a.status != 200 || a.json(t)["impersonatedUserExternalId"] != "ext-9" {
+	if a.status != 200 || a.json(t)["impersonatedUserExternalId"] != demoFonnUser {
 		t.Errorf("fonn forward: %d %s", a.status, a.body)
+	}
+	// The demo's token allows its one Fonn user only.
+	hd["impersonatedUserExternalId"] = "ext-9"
+	if a := get(t, "GET", b+"/fonn/api/v1/projects", hd, ""); a.status != 403 || a.header.Get(broker.HeaderError) != string(broker.CodeScope) {
+		t.Errorf("fonn forward as another user: %d %s", a.status, a.body)
 	}
 
 	// Refusals: no caller token, a foreign origin.
@@ -283,6 +295,33 @@ func TestBrokerEndToEnd(t *testing.T) {
 	}
 	if a := get(t, "GET", b+"/keyfax/token", map[string]string{"X-Apisign-Caller": caller, "Origin": "http://evil.example"}, ""); a.status != 403 {
 		t.Errorf("foreign origin: %d", a.status)
+	}
+}
+
+// TestHost: the server answers only its own loopback names (issue 12, F6). A
+// DNS-rebinding page reaches 127.0.0.1 with its own name in Host.
+func TestHost(t *testing.T) {
+	srv := startServer(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.origin, "http://"))
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "LOCALHOST:" + port} {
+		a := get(t, "GET", srv.origin+"/site/caller-token", map[string]string{"Host": host}, "")
+		if a.status != 200 {
+			t.Errorf("Host %s: %d", host, a.status)
+			continue
+		}
+		// The token is bound to the name the page was loaded under.
+		s, err := broker.VerifyCallerToken(srv.secret, a.json(t)["token"].(string), time.Now())
+		if err != nil || s.Origin != "http://"+strings.ToLower(host) {
+			t.Errorf("Host %s: token origin %v, %v", host, s, err)
+		}
+	}
+	for _, host := range []string{"rebind.example:" + port, "rebind.example", "127.0.0.1", "127.0.0.1:1", "localhost", "[::1]:" + port, "127.0.0.1:" + port + ".evil.example"} {
+		for _, path := range []string{"/site/caller-token", "/broker/keyfax/token", "/", "/sandbox/"} {
+			a := get(t, "GET", srv.origin+path, map[string]string{"Host": host}, "")
+			if a.status != http.StatusMisdirectedRequest || strings.Contains(string(a.body), "token\"") {
+				t.Errorf("Host %s, %s: %d %s", host, path, a.status, a.body)
+			}
+		}
 	}
 }
 

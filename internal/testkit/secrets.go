@@ -13,7 +13,7 @@ import (
 var PublicEnv = map[string]bool{
 	"KEYFAX_BASE_URL": true, "KEYFAX_HOST_NAME": true, "NFON_BASE_URL": true, "NFON_ALLOWED_PATHS": true,
 	"FORTIS_BASE_URL": true, "FORTIS_DEVELOPER_ID": true, "FORTIS_DOMAIN": true, "ANSIRA_TOKEN_URL": true,
-	"ANSIRA_SCOPE": true, "FONN_BASE_URL": true, "FONN_ALLOWED_PATHS": true,
+	"ANSIRA_SCOPE": true, "FONN_BASE_URL": true, "FONN_ALLOWED_PATHS": true, "FONN_TOKEN_KIND": true,
 	"APISIGN_ALLOWED_ORIGINS": true, "APISIGN_MAX_BODY": true, "APISIGN_UPSTREAM_TIMEOUT": true,
 }
 

@@ -46,6 +46,13 @@ func BuildWorker(ctx context.Context, root, dir string) error {
 	if err := run(nil, "run", "github.com/syumai/workers/cmd/workers-assets-gen", "-mode=go", "-o", dir); err != nil {
 		return err
 	}
+	guard, err := os.ReadFile(filepath.Join(root, "wasm", "broker", "guard.mjs"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "guard.mjs"), guard, 0o644); err != nil {
+		return err
+	}
 	return run([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "app.wasm"), "./wasm/broker/worker")
 }
 

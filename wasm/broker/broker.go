@@ -111,6 +111,7 @@ var providers = []provider{{
 	// No default allow-list: the access token reaches every path of the
 	// API, so the deployment must say which the pages may use.
 	required: []string{"FONN_BASE_URL", "FONN_SUBSCRIPTION_KEY", "FONN_ACCESS_TOKEN", "FONN_ALLOWED_PATHS"},
+	optional: []string{EnvFonnSecondaryKey, EnvFonnTokenKind},
 	setup:    setupFonn,
 	routes:   []route{{"/fonn/", allowMethods, forwardTo("fonn")}},
 }}
@@ -235,7 +236,8 @@ const (
 )
 
 // ServeHTTP checks, in this order: the origin (403), a CORS preflight (answered
-// here, 204), the caller token (401), the route (404, 405), the provider's
+// here, 204), the caller token (401) and its origin (403 E_SCOPE), the route
+// (404, 405) and whether the token allows it (403 E_SCOPE), the provider's
 // configuration (503), then hands over to the route, which checks body size
 // (413) and path (403) before calling upstream.
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -264,11 +266,17 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, b.callerOff)
 		return
 	}
-	if err := VerifyCallerToken(b.callerSecret, header(r.Header, HeaderCaller), b.clock.Now()); err != nil {
+	scope, err := VerifyCallerToken(b.callerSecret, header(r.Header, HeaderCaller), b.clock.Now())
+	if err != nil {
 		e := err.(*signers.Error)
 		writeError(w, http.StatusUnauthorized, e.Code, e.Msg)
 		return
 	}
+	if !scope.allowsOrigin(header(r.Header, "Origin")) {
+		writeError(w, http.StatusForbidden, CodeScope, "caller token is bound to another origin")
+		return
+	}
+	r = withScope(r, scope) // from here on, scopeOf(r) and callerKey(r) know the caller
 	if r.RequestURI != "" && !strings.HasPrefix(r.RequestURI, "/") {
 		// An absolute-form request line ("GET http://other/…") names a host; the
 		// broker only ever talks to its configured ones.
@@ -281,6 +289,10 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !methodAllowed(w, rt.methods, r.Method) {
+		return
+	}
+	if !scope.allows(p.name, r.URL.EscapedPath()) {
+		writeError(w, http.StatusForbidden, CodeScope, "caller token does not allow this route")
 		return
 	}
 	if why, off := b.off[p.name]; off {

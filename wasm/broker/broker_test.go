@@ -29,10 +29,10 @@ func TestMintCallerTokenVector(t *testing.T) {
 	}
 	secret := []byte("0123456789abcdef0123456789abcdef")
 	now := time.Unix(1700000000-60, 0)
-	if err := VerifyCallerToken(secret, want, now); err != nil {
+	if _, err := VerifyCallerToken(secret, want, now); err != nil {
 		t.Fatalf("valid token refused: %v", err)
 	}
-	if err := VerifyCallerToken(secret, want+"=", now); err != nil {
+	if _, err := VerifyCallerToken(secret, want+"=", now); err != nil {
 		t.Fatalf("padded token refused: %v", err)
 	}
 }
@@ -58,7 +58,7 @@ func TestVerifyCallerTokenRefusals(t *testing.T) {
 		{"too far ahead", MintCallerToken(secret, now.Add(25*time.Hour)), signers.CodeToken},
 	}
 	for _, c := range cases {
-		err := VerifyCallerToken(secret, c.tok, now)
+		_, err := VerifyCallerToken(secret, c.tok, now)
 		if signers.CodeOf(err) != c.code {
 			t.Errorf("%s: code %s, want %s (%v)", c.name, signers.CodeOf(err), c.code, err)
 		}
@@ -453,24 +453,16 @@ func TestPathRejections(t *testing.T) {
 		"http://127.0.0.1:9/nfon/api/x",                //
 		"/nfon/http://evil.example/api/x",              //
 		"/nfon/api/x/..%2f..%2f..%2fadmin",             //
-		"/nfon/api/customers/%c0%ae%c0%ae/phone-books", // overlong UTF-8 dots: passed as bytes, not dots
+		"/nfon/api/customers/%c0%ae%c0%ae/phone-books", // overlong UTF-8 dots: dots to a lenient UTF-8 decoder (F8)
 	}
 	for _, target := range bad {
 		rec := h.do(req{Target: target})
-		if target == "/nfon/api/customers/%c0%ae%c0%ae/phone-books" {
-			// Not traversal: a segment of odd bytes, under /api/ on the NFON host
-			// (the sandbox's phone book of a customer with that odd id).
-			if rec.Code != 200 {
-				t.Errorf("%s: status %d, want 200", target, rec.Code)
-			}
-			continue
-		}
 		if rec.Code != http.StatusForbidden && rec.Code != http.StatusNotFound {
 			t.Errorf("%s: status %d, want 403 (or 404 outside the routes): %s", target, rec.Code, rec.Body)
 		}
 	}
-	if n := h.up.Count("nfon") + h.up.Count("fonn"); n != 1 {
-		t.Errorf("upstream calls = %d, want 1 (the accepted path)", n)
+	if n := h.up.Count("nfon") + h.up.Count("fonn"); n != 0 {
+		t.Errorf("upstream calls = %d, want 0", n)
 	}
 	// Query bytes that cannot be on a request line are refused, escapes pass.
 	wantError(t, h.do(req{Target: "/nfon/api/x?a=1#b"}), 400, "E_INPUT")

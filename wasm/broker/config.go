@@ -120,15 +120,21 @@ func (e *env) origins() map[string]bool {
 		if o == "" {
 			continue
 		}
-		u, err := url.Parse(o)
-		if o == "*" || o == "null" || err != nil || (u.Scheme != "https" && u.Scheme != "http") ||
-			u.Host == "" || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		if !isOrigin(o) {
 			e.problem(EnvAllowedOrigins + " has an entry that is not an origin (scheme://host[:port]); it is ignored")
 			continue
 		}
 		out[o] = true
 	}
 	return out
+}
+
+// isOrigin accepts an http(s) scheme://host[:port] as browsers send it in
+// Origin; "*" and "null" are not origins of a site.
+func isOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && !u.ForceQuery && u.Fragment == "" && u.User == nil && u.Opaque == ""
 }
 
 // prefixes reads an allow-list of upstream path prefixes (NFON_ALLOWED_PATHS,

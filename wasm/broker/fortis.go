@@ -2,7 +2,6 @@ package broker
 
 import (
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/apisign/apisign/signers"
@@ -63,11 +62,11 @@ func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 // fortisClose ends a session: DELETE /v2/token/{token}. A token the server no
-// longer knows (404) counts as closed. rest is "/" and the escaped token.
+// longer knows (404) counts as closed. rest is "/" and the token as sent.
 func (b *Broker) fortisClose(w http.ResponseWriter, r *http.Request, rest string) {
 	f := b.fortis
-	tok, err := url.PathUnescape(rest[1:])
-	if err != nil || tok == "" {
+	tok, ok := pathToken(rest)
+	if !ok {
 		writeError(w, http.StatusBadRequest, signers.CodeToken, "session token in the path is malformed")
 		return
 	}

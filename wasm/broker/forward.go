@@ -23,7 +23,14 @@ type forwarder struct {
 	passOn []string
 	// authorize adds the provider's credentials to req.
 	authorize func(req *signers.Request) error
-	skew      *clock.Skewed // learns the upstream clock from Date (NFON)
+	// check, when set, refuses a request the provider's rules or the caller's
+	// scope do not allow, before anything is read or sent; false: it has
+	// answered.
+	check func(w http.ResponseWriter, r *http.Request) bool
+	// again, when set, tells from an answer that the request is worth one more
+	// try, and changes req for it (Fonn: the other subscription key).
+	again func(req *signers.Request, resp *signers.Response) bool
+	skew  *clock.Skewed // learns the upstream clock from Date (NFON)
 }
 
 // passBack lists the upstream answer headers the caller gets; the rest
@@ -59,6 +66,9 @@ func forwardTo(p string) func(b *Broker, w http.ResponseWriter, r *http.Request,
 // the provider's credentials; and passes back the upstream status, body and a
 // few headers. path is the escaped path after the route prefix.
 func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, path string) {
+	if f.check != nil && !f.check(w, r) {
+		return
+	}
 	if msg := checkPath(path); msg != "" {
 		writeError(w, http.StatusForbidden, signers.CodeInput, msg)
 		return
@@ -104,6 +114,10 @@ func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, p
 	ctx, cancel := b.upstreamCtx(r)
 	defer cancel()
 	resp, err := b.send(ctx, req)
+	if err == nil && f.again != nil && f.again(req, resp) {
+		b.logf("apisign broker: %s refused a credential; sent once more with the other", f.name)
+		resp, err = b.send(ctx, req)
+	}
 	if err != nil {
 		b.upstreamError(w, r, f.name, err, nil)
 		return
@@ -162,15 +176,20 @@ func (b *Broker) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 }
 
 // checkPath refuses a forwarded path that could leave the allow-list or the
-// upstream host once some server on the way decodes or normalizes it. It
-// returns a message, or "" for a clean path. Refused:
+// upstream host once some server on the way decodes or normalizes it (once,
+// twice, leniently, dropping ";" parameters or trailing spaces, folding
+// look-alike characters). It returns a message, or "" for a clean path.
+// Refused:
 //   - anything but "/" first, or an empty segment ("//host" tricks);
 //   - control bytes, space, non-ASCII, '\', '#', '?' (all must be encoded);
-//   - a "." or ".." segment, also when it only appears after percent-decoding,
-//     once or several times ("%2e%2e", "%252e%252e"), or before a ";" parameter
-//     ("..;");
-//   - an encoded '/' or '\' ("%2f", "%5c"), or a control byte after decoding;
-//   - a malformed percent-escape.
+//   - a malformed percent-escape ("%zz", "%u002e");
+//   - in any segment, as sent or after decoding it one to three times (a
+//     malformed escape met on the way is kept as it is, as lenient decoders
+//     do): a "." or ".." name, also before a ";" parameter or followed by
+//     spaces ("..;x", ".. "); a trailing space; an encoded '/', '\', '?' or
+//     '#'; an encoded control byte; an encoded non-ASCII byte (overlong
+//     UTF-8 "%c0%ae" and full-width "%ef%bc%8e" dots among them: the
+//     upstream APIs' paths are ASCII names).
 func checkPath(p string) string {
 	if p == "" || p[0] != '/' {
 		return "path must start with /"
@@ -189,17 +208,8 @@ func checkPath(p string) string {
 	for _, seg := range strings.Split(p[1:], "/") {
 		s := seg
 		for depth := 0; ; depth++ {
-			name, _, _ := strings.Cut(s, ";")
-			if name == "." || name == ".." {
-				return "path contains a dot segment (. or ..), possibly percent-encoded"
-			}
-			if depth > 0 && strings.ContainsAny(s, "/\\") {
-				return "path contains an encoded / or \\"
-			}
-			for i := 0; i < len(s); i++ {
-				if s[i] < ' ' || s[i] == 0x7f {
-					return "path contains an encoded control character"
-				}
+			if msg := checkSegment(s); msg != "" {
+				return msg
 			}
 			if !strings.Contains(s, "%") {
 				break
@@ -207,17 +217,74 @@ func checkPath(p string) string {
 			if depth == 3 {
 				return "path is percent-encoded too many times"
 			}
-			u, err := url.PathUnescape(s)
-			if err != nil && depth == 0 {
+			u, ok := unescapeLenient(s)
+			if !ok && depth == 0 {
 				return "path contains a malformed percent-escape"
 			}
-			if err != nil {
-				break // a literal '%' that was sent as %25
+			if u == s {
+				break // only literal '%'s left
 			}
 			s = u
 		}
 	}
 	return ""
+}
+
+// checkSegment checks one segment at one decoding depth (see checkPath).
+func checkSegment(s string) string {
+	name, _, _ := strings.Cut(s, ";")
+	if n := strings.TrimRight(name, " "); n == "." || n == ".." {
+		return "path contains a dot segment (. or ..), possibly percent-encoded"
+	}
+	if strings.HasSuffix(name, " ") || strings.HasSuffix(s, " ") {
+		return "path segment ends with a space"
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '/' || c == '\\':
+			return "path contains an encoded / or \\"
+		case c == '?' || c == '#':
+			return "path contains an encoded ? or #"
+		case c < ' ' || c == 0x7f:
+			return "path contains an encoded control character"
+		case c >= 0x80:
+			return "path contains an encoded non-ASCII character"
+		}
+	}
+	return ""
+}
+
+// unescapeLenient decodes every well-formed %XX of s and keeps the rest as it
+// is; ok is false when s has a malformed escape.
+func unescapeLenient(s string) (string, bool) {
+	var b strings.Builder
+	ok := true
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' {
+			if i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+				b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+				i += 2
+				continue
+			}
+			ok = false
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String(), ok
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c <= 'F':
+		return c - 'A' + 10
+	}
+	return c - 'a' + 10
 }
 
 // allowedPrefix reports whether p starts with one of the prefixes at a segment
@@ -240,4 +307,24 @@ func cleanQuery(q string) bool {
 		}
 	}
 	return true
+}
+
+// pathToken reads a token that a route takes as the last path segment (the
+// Fortis session token of DELETE /fortis/session/{token}) from rest, "/" and
+// the segment as sent. A token is 1 to 512 unreserved characters (letters,
+// digits, '-', '_', '~', '.'), not all dots, and is taken as sent: no
+// percent-decoding, so that "%2e%2e" or "..%2f" never reaches an upstream path
+// as a dot segment or a slash. ok is false for anything else.
+func pathToken(rest string) (string, bool) {
+	tok, ok := strings.CutPrefix(rest, "/")
+	if !ok || tok == "" || len(tok) > 512 || strings.Trim(tok, ".") == "" {
+		return "", false
+	}
+	for i := 0; i < len(tok); i++ {
+		c := tok[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '~' || c == '.') {
+			return "", false
+		}
+	}
+	return tok, true
 }

@@ -27,6 +27,8 @@ const config :Workerd.Config = (
 
 const broker :Workerd.Worker = (
   modules = [
+    # The entry (the first module): guard.mjs, in front of syumai's worker.mjs.
+    (name = "guard.mjs", esModule = embed "build/guard.mjs"),
     (name = "worker.mjs", esModule = embed "build/worker.mjs"),
     (name = "wasm_exec.js", esModule = embed "build/wasm_exec.js"),
     (name = "runtime.mjs", esModule = embed "build/runtime.mjs"),
@@ -66,5 +68,7 @@ const broker :Workerd.Worker = (
     (name = "FONN_SUBSCRIPTION_KEY", fromEnvironment = "FONN_SUBSCRIPTION_KEY"),
     (name = "FONN_ACCESS_TOKEN", fromEnvironment = "FONN_ACCESS_TOKEN"),
     (name = "FONN_ALLOWED_PATHS", fromEnvironment = "FONN_ALLOWED_PATHS"),
+    (name = "FONN_SUBSCRIPTION_KEY_SECONDARY", fromEnvironment = "FONN_SUBSCRIPTION_KEY_SECONDARY"),
+    (name = "FONN_TOKEN_KIND", fromEnvironment = "FONN_TOKEN_KIND"),
   ],
 );

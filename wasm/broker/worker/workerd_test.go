@@ -67,6 +67,10 @@ func TestWorkerInWorkerd(t *testing.T) {
 	env[broker.EnvCallerSecret] = "workerd-caller-secret-" + hex.EncodeToString([]byte(t.Name()))
 	env[broker.EnvAllowedOrigins] = "https://app.example"
 	env[broker.EnvMaxBody] = "4096"
+	// Fonn in the middle of a key rotation (the primary was regenerated, the
+	// secondary works), with a workspace token (every call must impersonate).
+	env[broker.EnvFonnSecondaryKey], env["FONN_SUBSCRIPTION_KEY"] = env["FONN_SUBSCRIPTION_KEY"], oldFonnKey
+	env[broker.EnvFonnTokenKind] = "workspace"
 	secrets := testkit.SecretValues(env)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -250,6 +254,8 @@ func TestWorkerInWorkerd(t *testing.T) {
 	if n := fake.Count("nfon"); n != 3 {
 		t.Errorf("NFON accepted %d requests, want 3 (refusals must not reach it)", n)
 	}
+
+	hardening(t, workerdRun{base: base, secret: []byte(env[broker.EnvCallerSecret]), fake: fake, logs: wd.Logs, secrets: secrets, call: call})
 
 	// The variables left unset (APISIGN_UPSTREAM_TIMEOUT, FORTIS_DOMAIN, …) are
 	// null bindings; read as "<null>" they would be configuration problems.
