@@ -29,15 +29,20 @@ var emuT0 = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
 func ansiraEmulator(t *testing.T, clk clock.Clock) (*sandbox.Sandbox, string, *ansira.TokenSource) {
 	t.Helper()
 	sb, base := emulators(t, sandbox.Options{Clock: clk})
-	cr := sb.Credentials()
-	src, err := ansira.NewTokenSource(ansira.Config{Clock: clk, Doer: httpauth.NewDoer(nil), Params: ansira.TokenRequestParams{
-		TokenURL: base + "/ansira/oauth/v2/oauth-token", ClientID: cr.AnsiraClientID, ClientSecret: cr.AnsiraClientSecret,
-		Assertion: cr.AnsiraAssertion, Scope: cr.AnsiraScope,
-	}})
+	src, err := ansiraSource(sb, base, clk, sb.Credentials().AnsiraAssertion)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return sb, base, src
+}
+
+// ansiraSource is a token source for the emulator's API client with assertion.
+func ansiraSource(sb *sandbox.Sandbox, base string, clk clock.Clock, assertion string) (*ansira.TokenSource, error) {
+	cr := sb.Credentials()
+	return ansira.NewTokenSource(ansira.Config{Clock: clk, Doer: httpauth.NewDoer(nil), Params: ansira.TokenRequestParams{
+		TokenURL: base + "/ansira/oauth/v2/oauth-token", ClientID: cr.AnsiraClientID, ClientSecret: cr.AnsiraClientSecret,
+		Assertion: assertion, Scope: cr.AnsiraScope,
+	}})
 }
 
 type campaign struct {
@@ -157,12 +162,8 @@ func TestAnsiraAssertionExpiryAtStart(t *testing.T) {
 	if got, want := src.AssertionExpiry(), emuT0.AddDate(1, 0, 0); !got.Equal(want) {
 		t.Fatalf("assertion expiry %v, want %v", got, want)
 	}
-	cr := sb.Credentials()
 	expired := sb.NewAnsiraAssertion(emuT0.Add(-time.Hour))
-	_, err := ansira.NewTokenSource(ansira.Config{Clock: clk, Doer: httpauth.NewDoer(nil), Params: ansira.TokenRequestParams{
-		TokenURL: base + "/ansira/oauth/v2/oauth-token", ClientID: cr.AnsiraClientID, ClientSecret: cr.AnsiraClientSecret,
-		Assertion: expired, Scope: cr.AnsiraScope,
-	}})
+	_, err := ansiraSource(sb, base, clk, expired)
 	if !errors.Is(err, signers.ErrConfig) || !strings.Contains(err.Error(), "expired") || strings.Contains(err.Error(), expired) {
 		t.Fatalf("expired assertion: %v", err)
 	}
@@ -175,11 +176,7 @@ func TestAnsiraAssertionExpiryAtStart(t *testing.T) {
 func TestAnsiraTokensOverlapThroughTransport(t *testing.T) {
 	clk := clock.NewFake(emuT0)
 	sb, base, first := ansiraEmulator(t, clk)
-	cr := sb.Credentials()
-	second, err := ansira.NewTokenSource(ansira.Config{Clock: clk, Doer: httpauth.NewDoer(nil), Params: ansira.TokenRequestParams{
-		TokenURL: base + "/ansira/oauth/v2/oauth-token", ClientID: cr.AnsiraClientID, ClientSecret: cr.AnsiraClientSecret,
-		Assertion: cr.AnsiraAssertion, Scope: cr.AnsiraScope,
-	}})
+	second, err := ansiraSource(sb, base, clk, sb.Credentials().AnsiraAssertion)
 	if err != nil {
 		t.Fatal(err)
 	}
