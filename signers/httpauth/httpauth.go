@@ -2,8 +2,9 @@
 // golang.org/x/oauth2: a provider that signs each request (NFON, Keyfax Basic,
 // Fortis HMAC and API key, Fonn with a fixed token) has an http.RoundTripper
 // that signs it, the token-authorized providers share one Transport (a token
-// source plus the provider's flow.Authorizer), and the retry policy and
-// clock-skew correction are RoundTrippers too, so they stack:
+// source plus the provider's flow.Authorizer), and the retry policy, the
+// client-side pacing (Pace) and clock-skew correction are RoundTrippers too, so
+// they stack:
 //
 //	client := &http.Client{Transport: &httpauth.Retry{
 //		Base: &httpauth.NFON{Signer: signer, Clock: skewed, Base: &httpauth.Skew{Clock: skewed}},
