@@ -26,6 +26,7 @@ import (
 //
 // Authorizers per provider: keyfax.Authorizer (Bearer {HostName}:{JWT}, with a
 // *keyfax.TokenSource), fortis.Authorizer (with a *fortis.Session),
+// fortis.OAuthAuthorizer (Fortis OAuth, with a *fortis.OAuthSource),
 // ansira.Authorizer (with an *ansira.TokenSource), fonn.Authorizer (with a
 // *token.Cache of Fonn access tokens).
 type Transport struct {
