@@ -73,6 +73,8 @@ worker() {
 	go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$out"
 	cp wasm/broker/guard.mjs "$out/" # the entry module: see its comment
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$out/app.wasm" ./wasm/broker/worker
+	# The Durable Object class of the broker's state (guard.mjs exports it).
+	cp wasm/broker/worker/state.mjs "$out/"
 	local raw gz
 	raw=$(wc -c <"$out/app.wasm")
 	gz=$(gzip -9 -c "$out/app.wasm" | wc -c)

@@ -15,6 +15,8 @@ var PublicEnv = map[string]bool{
 	"FORTIS_BASE_URL": true, "FORTIS_DEVELOPER_ID": true, "FORTIS_DOMAIN": true, "ANSIRA_TOKEN_URL": true,
 	"ANSIRA_SCOPE": true, "FONN_BASE_URL": true, "FONN_ALLOWED_PATHS": true, "FONN_TOKEN_KIND": true,
 	"APISIGN_ALLOWED_ORIGINS": true, "APISIGN_MAX_BODY": true, "APISIGN_UPSTREAM_TIMEOUT": true,
+	"APISIGN_RATE_LIMIT": true, "FORTIS_MAX_SESSIONS": true, "ANSIRA_REEXCHANGE_INTERVAL": true,
+	"KEYFAX_KEY_FILE": true,
 }
 
 // SecretValues returns every secret value of a broker environment, and the

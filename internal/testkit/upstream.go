@@ -7,6 +7,7 @@ package testkit
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -110,7 +111,7 @@ func (u *Upstream) Last(t testing.TB) Seen {
 }
 
 // Kind names the emulator endpoint a request was for: "keyfax get",
-// "keyfax renew", "nfon", "fortis open", "fortis close", "ansira", "fonn" or "".
+// "keyfax renew", "keyfax initial key", "keyfax key reset", "nfon", "fortis open", "fortis close", "ansira", "fonn" or "".
 func (s Seen) Kind() string {
 	p, _, _ := strings.Cut(s.URI, "?")
 	switch {
@@ -118,6 +119,10 @@ func (s Seen) Kind() string {
 		return "keyfax get"
 	case strings.EqualFold(p, "/keyfax/Interview/api/v1/token") && s.Method == "POST":
 		return "keyfax renew"
+	case strings.EqualFold(p, "/keyfax/Interview/api/v1/key") && s.Method == "GET":
+		return "keyfax initial key"
+	case strings.EqualFold(p, "/keyfax/Interview/api/v1/key") && s.Method == "POST":
+		return "keyfax key reset"
 	case strings.HasPrefix(p, "/nfon/"):
 		return "nfon"
 	case p == "/fortis/v2/token" && s.Method == "POST":
@@ -196,4 +201,27 @@ func (t InMemory) RoundTrip(r *http.Request) (*http.Response, error) {
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
+}
+
+// KeyfaxKeysSeen passes requests to next and calls note with every Keyfax
+// key pair next hands out (the answers of GET /api/v1/key): they sign later
+// requests, and are secrets for the leak scan.
+func KeyfaxKeysSeen(next http.Handler, note func(apiKey, signingKey string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "GET" || !strings.HasSuffix(strings.ToLower(r.URL.Path), "/api/v1/key") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		var k struct{ APIKey, SigningKey string }
+		if json.Unmarshal(rec.Body.Bytes(), &k) == nil && k.APIKey != "" {
+			note(k.APIKey, k.SigningKey)
+		}
+		for name, v := range rec.Header() {
+			w.Header()[name] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	})
 }

@@ -46,12 +46,16 @@ func BuildWorker(ctx context.Context, root, dir string) error {
 	if err := run(nil, "run", "github.com/syumai/workers/cmd/workers-assets-gen", "-mode=go", "-o", dir); err != nil {
 		return err
 	}
-	guard, err := os.ReadFile(filepath.Join(root, "wasm", "broker", "guard.mjs"))
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "guard.mjs"), guard, 0o644); err != nil {
-		return err
+	// The entry module (guard.mjs) and the Durable Object class of the
+	// broker's state (state.mjs), copied as ./build.sh worker does.
+	for _, f := range []string{"guard.mjs", filepath.Join("worker", "state.mjs")} {
+		data, err := os.ReadFile(filepath.Join(root, "wasm", "broker", f))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644)
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return run([]string{"GOOS=js", "GOARCH=wasm"}, "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "app.wasm"), "./wasm/broker/worker")
 }

@@ -54,9 +54,8 @@ type Authorizer interface {
 // refused one, see token.FetchFunc), gets a new one and sends req once more,
 // its body unchanged. If the second answer is a refusal too, Do returns it
 // together with an E_TOKEN_REFUSED error carrying its status: a fresh token
-// did not help, and asking again would only repeat that (for Ansira every new
-// token even invalidates the earlier ones). Any other answer is returned with
-// a nil error, whatever its status. req itself is never changed.
+// did not help, and asking again would only repeat that. Any other answer is
+// returned with a nil error, whatever its status. req itself is never changed.
 func Do(ctx context.Context, doer signers.Doer, src Source, req *signers.Request, auth Authorizer) (*signers.Response, error) {
 	const op = "flow.Do"
 	if doer == nil || src == nil || auth == nil || req == nil {

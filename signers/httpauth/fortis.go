@@ -3,6 +3,7 @@ package httpauth
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
@@ -49,10 +50,24 @@ func applyFortis(c *http.Request, h signers.Header, q [][2]string) {
 // (developer-id, user-id, timestamp, hash-key) at the time Clock says. Fortis
 // refuses timestamps more than 15 minutes off: give it a *clock.Skewed and put a
 // Skew with the same clock below it to follow the server's Date.
+//
+// Fortis supports HMAC on six endpoints only (fortis.HMACEndpoints); elsewhere
+// it refuses the request. Strict catches that before sending: a request to any
+// other path is E_INPUT and never leaves the client.
+//
+//	signer, err := fortis.NewHMACSigner(developerID, userID, userHashKey)
+//	client := &http.Client{Transport: &httpauth.FortisHMAC{Signer: signer, Strict: true}}
 type FortisHMAC struct {
 	Signer *fortis.HMACSigner
 	Clock  clock.Clock       // nil means clock.Real
 	Base   http.RoundTripper // nil means http.DefaultTransport
+	// Strict refuses requests outside fortis.HMACEndpoints (see
+	// fortis.HMACSigner.SignFor).
+	Strict bool
+	// Root is the path the API's "v2/..." paths are below, for Strict: "" for
+	// Fortis itself (https://api.fortis.tech/v2/...), "/sandbox/fortis" for an
+	// emulator or proxy that serves the API under a path.
+	Root string
 }
 
 func (t *FortisHMAC) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -63,7 +78,18 @@ func (t *FortisHMAC) RoundTrip(r *http.Request) (*http.Response, error) {
 	if t.Signer == nil {
 		return nil, signers.E(signers.CodeConfig, "httpauth.FortisHMAC", "no signer")
 	}
-	s, err := t.Signer.Sign(clk.Now())
+	var s fortis.Signed
+	var err error
+	if t.Strict {
+		// A path outside Root is passed as "", which no endpoint matches.
+		rest, ok := strings.CutPrefix(r.URL.EscapedPath(), strings.TrimSuffix(t.Root, "/"))
+		if !ok || !strings.HasPrefix(rest, "/") {
+			rest = ""
+		}
+		s, err = t.Signer.SignFor(rest, clk.Now())
+	} else {
+		s, err = t.Signer.Sign(clk.Now())
+	}
 	if err != nil {
 		return nil, err
 	}

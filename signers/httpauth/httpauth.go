@@ -2,8 +2,9 @@
 // golang.org/x/oauth2: a provider that signs each request (NFON, Keyfax Basic,
 // Fortis HMAC and API key, Fonn with a fixed token) has an http.RoundTripper
 // that signs it, the token-authorized providers share one Transport (a token
-// source plus the provider's flow.Authorizer), and the retry policy and
-// clock-skew correction are RoundTrippers too, so they stack:
+// source plus the provider's flow.Authorizer), and the retry policy, the
+// client-side pacing (Pace) and clock-skew correction are RoundTrippers too, so
+// they stack:
 //
 //	client := &http.Client{Transport: &httpauth.Retry{
 //		Base: &httpauth.NFON{Signer: signer, Clock: skewed, Base: &httpauth.Skew{Clock: skewed}},
@@ -145,8 +146,7 @@ func (t *Retry) RoundTrip(r *http.Request) (*http.Response, error) {
 		if !again {
 			return resp, nil
 		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // let the connection be reused
-		resp.Body.Close()
+		discard(resp)
 		if err := clk.Sleep(req.Context(), wait); err != nil {
 			return nil, err
 		}
@@ -167,4 +167,25 @@ func (t *Skew) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.Clock.Observe(resp.Header.Get("Date"))
 	}
 	return resp, err
+}
+
+// maxPeek bounds the part of an answer body read to tell refusals apart.
+const maxPeek = 64 << 10
+
+// peekBody returns up to maxPeek bytes of resp's body and leaves the body
+// whole for the caller to read: the bytes read, then the rest of the stream.
+func peekBody(resp *http.Response) []byte {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxPeek))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+	return b
+}
+
+// discard drains (a little of) an answer that is not returned and closes it,
+// so that the connection can be reused.
+func discard(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, maxPeek))
+	resp.Body.Close()
 }

@@ -111,6 +111,7 @@ func TestNFONTransport(t *testing.T) {
 		{"PUT audio", "PUT", "/api/announcements/1", "audio/wav", "RIFF\x00\x01\xff",
 			"/api/announcements/1", "", false},
 		{"DELETE", "DELETE", "/api/x/1", "", "", "/api/x/1", "", false},
+		{"GET with a Content-Type", "GET", "/api/x", "application/json", "", "/api/x", "", false},
 		{"raw space in path and query", "GET", "/api/Base Device?q=a b", "", "",
 			"/api/Base%20Device?q=a%20b", "", false},
 		{"brackets and unicode", "GET", "/api/[x]/Müller?k=v[1]", "", "",
@@ -149,6 +150,10 @@ func TestNFONTransport(t *testing.T) {
 			}
 			if (got.header.Get("Content-MD5") != "") != tc.md5 {
 				t.Fatalf("Content-MD5 %q", got.header.Get("Content-MD5"))
+			}
+			// A Content-Type goes only where it is signed, or with an audio upload.
+			if ct := got.header.Get("Content-Type"); ct != "" && !tc.md5 && !strings.HasPrefix(ct, "audio/") {
+				t.Fatalf("unsigned Content-Type %q sent", ct)
 			}
 			// The caller's request is not changed: no signing headers, body still whole.
 			if req.Header.Get("Authorization") != "" || req.Header.Get("X-Nfon-Date") != "" {
@@ -236,5 +241,51 @@ func TestNFONTransportErrors(t *testing.T) {
 	}
 	if hits.Load() != 0 {
 		t.Fatalf("%d requests reached the server", hits.Load())
+	}
+}
+
+// An audio file inside a multipart form: its Content-Type does not say audio,
+// so the NFON RoundTripper is told by Audio, the same predicate the server's
+// nfon.Verifier uses. Then neither Content-MD5 nor Content-Type is signed; a
+// client and a server that disagree about it fail to verify.
+func TestNFONTransportAudioMarker(t *testing.T) {
+	announcement := func(method, resource string) bool {
+		return method == "POST" && strings.HasPrefix(resource, "/api/announcements/")
+	}
+	var serverAudio func(method, resource string) bool
+	var seen http.Header
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		seen = r.Header.Clone()
+		v := &nfon.Verifier{Keys: func(id string) (string, bool) { return nfonSecret, id == nfonKeyID }, Audio: serverAudio}
+		if _, err := v.Verify(r.Method, r.RequestURI, FromHTTP(r.Header), body, t0); err != nil {
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, string(signers.CodeOf(err)))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer ts.Close()
+	signer, _ := nfon.NewSigner(nfonKeyID, nfonSecret)
+	const form = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hi.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF\x00\r\n--b--\r\n"
+	send := func(clientAudio func(string, string) bool) (int, string) {
+		c := &http.Client{Timeout: 10 * time.Second, Transport: &NFON{Signer: signer, Clock: clock.NewFake(t0), Audio: clientAudio}}
+		req, _ := http.NewRequest("POST", ts.URL+"/api/announcements/welcome", strings.NewReader(form))
+		req.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+		return nfonDo(t, c, req)
+	}
+	serverAudio = announcement
+	if status, answer := send(announcement); status != 204 {
+		t.Fatalf("marked audio upload: %d %s", status, answer)
+	}
+	if seen.Get("Content-MD5") != "" || seen.Get("Content-Type") != "multipart/form-data; boundary=b" {
+		t.Fatalf("audio upload sent Content-MD5 %q, Content-Type %q", seen.Get("Content-MD5"), seen.Get("Content-Type"))
+	}
+	if status, answer := send(nil); status != 403 || answer != "E_SIGNATURE" {
+		t.Fatalf("unmarked upload to an audio endpoint: %d %s", status, answer)
+	}
+	serverAudio = nil
+	if status, answer := send(announcement); status != 403 || answer != "E_SIGNATURE" {
+		t.Fatalf("marked upload to a server that signs its content: %d %s", status, answer)
 	}
 }

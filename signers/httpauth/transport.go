@@ -2,7 +2,6 @@ package httpauth
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
 
@@ -27,6 +26,7 @@ import (
 //
 // Authorizers per provider: keyfax.Authorizer (Bearer {HostName}:{JWT}, with a
 // *keyfax.TokenSource), fortis.Authorizer (with a *fortis.Session),
+// fortis.OAuthAuthorizer (Fortis OAuth, with a *fortis.OAuthSource),
 // ansira.Authorizer (with an *ansira.TokenSource), fonn.Authorizer (with a
 // *token.Cache of Fonn access tokens).
 type Transport struct {
@@ -45,13 +45,13 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	plain := &signers.Request{Method: req.Method, URL: req.URL.String(), Header: FromHTTP(req.Header), Body: body}
-	// The flow sees the status and header fields of each answer; the body stays
-	// a stream, and only the answer that is returned is left open.
+	// The flow sees the status and header fields of each answer, and the start
+	// of an error answer's body; the body stays a stream, and only the answer
+	// that is returned is left open.
 	var last *http.Response
 	doer := signers.DoerFunc(func(ctx context.Context, a *signers.Request) (*signers.Response, error) {
 		if last != nil {
-			io.Copy(io.Discard, io.LimitReader(last.Body, 64<<10)) // let the connection be reused
-			last.Body.Close()
+			discard(last)
 			last = nil
 		}
 		c := req.Clone(ctx)
@@ -75,7 +75,11 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		last = resp
-		return &signers.Response{Status: resp.StatusCode, Header: FromHTTP(resp.Header)}, nil
+		answer := &signers.Response{Status: resp.StatusCode, Header: FromHTTP(resp.Header)}
+		if resp.StatusCode >= 400 { // an Authorizer may read why (fonn.KeyRefused)
+			answer.Body = peekBody(resp)
+		}
+		return answer, nil
 	})
 	_, err = flow.Do(req.Context(), doer, t.Source, plain, t.Authorizer)
 	if last != nil && (err == nil || signers.CodeOf(err) == signers.CodeTokenRefused) {

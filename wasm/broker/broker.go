@@ -4,15 +4,22 @@
 //
 //	GET    /keyfax/token           a Keyfax JWT (minted with Basic, cached until near expiry)
 //	POST   /ansira/token           an Ansira access token (assertion exchanged, cached for expires_in)
+//	GET    /ansira/status          how long the Ansira assertion has left
 //	POST   /fortis/session         a new Fortis session token
 //	DELETE /fortis/session/{token} close it
 //	ANY    /nfon/<path>?<query>    forwarded to NFON, signed with NFON-API
 //	ANY    /fonn/<path>?<query>    forwarded to Fonn, with the Fonn headers
 //
+// and, with their own credentials instead of a caller token, the Keyfax key
+// routes: POST /keyfax/keys/reset (admin) and POST /keyfax/webhook/{secret}
+// (Keyfax delivering new keys).
+//
 // It is not an open proxy: CORS only for the allowed origins, forwarding only to
 // the configured upstream host and to allow-listed path prefixes, request
-// bodies capped, and every route behind a caller token that the embedding
-// site's backend mints (MintCallerToken). Secrets never appear in a response, a
+// bodies capped, every caller route behind a caller token that the embedding
+// site's backend mints (MintCallerToken), and per-caller limits. What must be
+// one per deployment (Keyfax keys, single flights, limits) is in a State: a
+// Durable Object in the Worker. Secrets never appear in a response, a
 // header sent back, an error or a log line: messages are written here from
 // names and statuses, never from values or upstream error texts.
 //
@@ -40,7 +47,7 @@ import (
 type Broker struct {
 	doer    signers.Doer
 	clock   clock.Clock
-	store   Store
+	state   State
 	logf    func(format string, args ...any)
 	maxBody int64
 	timeout time.Duration
@@ -48,6 +55,8 @@ type Broker struct {
 	callerSecret []byte
 	callerOff    string // why no caller can be accepted ("" when the secret is set)
 	origins      map[string]bool
+	adminSecret  []byte // APISIGN_ADMIN_SECRET; nil: the admin routes answer 503
+	limits       limits
 
 	keyfax     *keyfaxState
 	ansira     *ansiraState
@@ -83,7 +92,10 @@ type route struct {
 // Each provider's file (keyfax.go, …) holds its setup and handlers.
 var providers = []provider{{
 	name:     "keyfax",
-	required: []string{"KEYFAX_BASE_URL", "KEYFAX_HOST_NAME", "KEYFAX_API_KEY", "KEYFAX_SIGNING_KEY"},
+	required: []string{"KEYFAX_BASE_URL", "KEYFAX_HOST_NAME"},
+	// Without keys the broker asks Keyfax for the host's initial ones (GET
+	// /api/v1/key); once the state holds keys, those win over these.
+	optional: []string{"KEYFAX_API_KEY", "KEYFAX_SIGNING_KEY", EnvKeyfaxWebhookSecret},
 	setup:    setupKeyfax,
 	routes:   []route{{"/keyfax/token", "GET", (*Broker).keyfaxToken}},
 }, {
@@ -91,11 +103,14 @@ var providers = []provider{{
 	required: []string{"ANSIRA_TOKEN_URL", "ANSIRA_CLIENT_ID", "ANSIRA_CLIENT_SECRET", "ANSIRA_ASSERTION"},
 	optional: []string{"ANSIRA_SCOPE"},
 	setup:    setupAnsira,
-	routes:   []route{{"/ansira/token", "POST", (*Broker).ansiraToken}},
+	routes: []route{
+		{"/ansira/token", "POST", (*Broker).ansiraToken},
+		{"/ansira/status", "GET", (*Broker).ansiraStatus},
+	},
 }, {
-	name:     "fortis",
-	required: []string{"FORTIS_BASE_URL", "FORTIS_DEVELOPER_ID", "FORTIS_USERNAME", "FORTIS_PASSWORD"},
-	optional: []string{"FORTIS_DOMAIN"},
+	name: "fortis",
+	// The token request's domain is required (docs/PROTOCOLS.md, "Fortis").
+	required: []string{"FORTIS_BASE_URL", "FORTIS_DEVELOPER_ID", "FORTIS_USERNAME", "FORTIS_PASSWORD", "FORTIS_DOMAIN"},
 	setup:    setupFortis,
 	routes: []route{
 		{"/fortis/session", "POST", (*Broker).fortisOpen},
@@ -135,11 +150,6 @@ func findRoute(path string) (*provider, *route, string) {
 
 // Option adjusts a Broker built by New.
 type Option func(*Broker)
-
-// WithStore keeps minted tokens in s as well, so that they outlive the Broker.
-// The Worker needs it: syumai/workers starts a fresh Go instance, and so a fresh
-// Broker, for every request, and hands the broker an isolate-wide store.
-func WithStore(s Store) Option { return func(b *Broker) { b.store = s } }
 
 // WithClock sets the clock the broker judges caller tokens and token expiry
 // by (default clock.Real); for tests.
@@ -184,6 +194,17 @@ func New(getenv func(string) string, outbound http.RoundTripper, opts ...Option)
 	b.maxBody = e.positive(EnvMaxBody, DefaultMaxBody)
 	b.timeout = e.duration(EnvUpstreamTimeout, DefaultUpstreamTimeout)
 	b.origins = e.origins()
+	b.limits = e.limits()
+	if b.state == nil {
+		b.state = e.localState()
+	}
+	if s := e.get(EnvAdminSecret); s != "" {
+		if len(s) < MinCallerSecret {
+			e.problem(EnvAdminSecret + " is shorter than 32 bytes: the admin routes are off")
+		} else {
+			b.adminSecret = []byte(s)
+		}
+	}
 	switch s := e.get(EnvCallerSecret); {
 	case s == "":
 		b.callerOff = EnvCallerSecret + " is not set: the broker accepts no caller"
@@ -236,10 +257,11 @@ const (
 )
 
 // ServeHTTP checks, in this order: the origin (403), a CORS preflight (answered
-// here, 204), the caller token (401) and its origin (403 E_SCOPE), the route
-// (404, 405) and whether the token allows it (403 E_SCOPE), the provider's
-// configuration (503), then hands over to the route, which checks body size
-// (413) and path (403) before calling upstream.
+// here, 204), the admin and web hook routes (their own credentials), the
+// caller token (401) and its origin (403 E_SCOPE), the route (404, 405) and
+// whether the token allows it (403 E_SCOPE), the provider's configuration
+// (503), the body size (413), the caller's rate on the route (429), then hands
+// over to the route, which checks the path (403) before calling upstream.
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
@@ -261,6 +283,9 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
+	}
+	if b.serveOwnAuth(w, r) {
+		return // the admin and web hook routes: not for callers, their own credentials
 	}
 	if b.callerOff != "" {
 		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, b.callerOff)
@@ -301,6 +326,9 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.ContentLength > b.maxBody {
 		writeError(w, http.StatusRequestEntityTooLarge, signers.CodeInput, "request body is larger than "+strconv.FormatInt(b.maxBody, 10)+" bytes")
+		return
+	}
+	if !b.allow(w, r, rt.path) {
 		return
 	}
 	rt.serve(b, w, r, rest)

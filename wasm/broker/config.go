@@ -14,6 +14,13 @@ const (
 	EnvAllowedOrigins  = "APISIGN_ALLOWED_ORIGINS"
 	EnvMaxBody         = "APISIGN_MAX_BODY"
 	EnvUpstreamTimeout = "APISIGN_UPSTREAM_TIMEOUT"
+	EnvAdminSecret     = "APISIGN_ADMIN_SECRET"
+	EnvRateLimit       = "APISIGN_RATE_LIMIT"
+
+	EnvKeyfaxWebhookSecret = "KEYFAX_WEBHOOK_SECRET"
+	EnvKeyfaxKeyFile       = "KEYFAX_KEY_FILE"
+	EnvFortisMaxSessions   = "FORTIS_MAX_SESSIONS"
+	EnvAnsiraReexchange    = "ANSIRA_REEXCHANGE_INTERVAL"
 )
 
 // DefaultMaxBody caps a request body the broker reads (APISIGN_MAX_BODY).
@@ -167,7 +174,7 @@ func (e *env) positive(name string, def int64) int64 {
 	}
 	n, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || n <= 0 {
-		e.problem(name + " is not a positive whole number of bytes; using the default")
+		e.problem(name + " is not a positive whole number; using the default")
 		return def
 	}
 	return n
@@ -185,4 +192,38 @@ func (e *env) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// localState builds the native State: a LocalState with the records (the
+// Keyfax keys) in KEYFAX_KEY_FILE when set. A file that cannot be read is a
+// problem, and the state then lives in memory only and never writes the file:
+// a broker must not overwrite keys it could not read.
+func (e *env) localState() State {
+	file := e.str(EnvKeyfaxKeyFile)
+	s, err := NewLocalState(file)
+	if err != nil {
+		e.problem(EnvKeyfaxKeyFile + " cannot be read as the broker's key file; keys are kept in memory only")
+		s, _ = NewLocalState("")
+	}
+	return s
+}
+
+// limits reads the abuse limits (see limits).
+func (e *env) limits() limits {
+	l := limits{rate: DefaultRateLimit, rateWindow: DefaultRateWindow,
+		fortisSessions: int(e.positive(EnvFortisMaxSessions, DefaultFortisMaxSessions)),
+		reexchange:     e.duration(EnvAnsiraReexchange, DefaultAnsiraReexchange)}
+	raw := e.str(EnvRateLimit)
+	if raw == "" {
+		return l
+	}
+	n, w, ok := strings.Cut(raw, "/")
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	window, err2 := time.ParseDuration(strings.TrimSpace(w))
+	if !ok || err != nil || err2 != nil || count < 0 || window <= 0 {
+		e.problem(EnvRateLimit + " is not <requests>/<duration> such as 120/1m; using the default")
+		return l
+	}
+	l.rate, l.rateWindow = count, window
+	return l
 }

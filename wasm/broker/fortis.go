@@ -1,7 +1,11 @@
 package broker
 
 import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/apisign/apisign/signers"
@@ -20,7 +24,7 @@ func setupFortis(b *Broker, e *env, v map[string]string) string {
 	}
 	f := &fortisState{base, v["FORTIS_DEVELOPER_ID"], v["FORTIS_USERNAME"], v["FORTIS_PASSWORD"], v["FORTIS_DOMAIN"]}
 	if _, err := fortis.OpenRequest(f.base, f.developerID, f.username, f.password, f.domain); err != nil {
-		return e.invalid(p, "FORTIS_DEVELOPER_ID, FORTIS_USERNAME or FORTIS_PASSWORD", "is malformed ("+msgOf(err)+")")
+		return e.invalid(p, "FORTIS_DEVELOPER_ID, FORTIS_USERNAME, FORTIS_PASSWORD or FORTIS_DOMAIN", "is malformed ("+msgOf(err)+")")
 	}
 	b.fortis = f
 	return ""
@@ -34,9 +38,22 @@ type fortisAnswer struct {
 
 const fortisWhat = "fortis token endpoint"
 
+// fortisSessionsKey is the State key of a caller's open sessions.
+func fortisSessionsKey(r *http.Request) string { return "fortis-sessions " + callerKey(r) }
+
+// fortisSlot names a session in the State without holding its token.
+func fortisSlot(tok string) string {
+	sum := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(sum[:16])
+}
+
 // fortisOpen opens a new Fortis session (POST /v2/token with the broker's user
 // credentials) for the caller. Every call opens its own session: the token's
-// 15-minute idle expiry then slides with that caller's own requests.
+// 15-minute idle expiry then slides with that caller's own requests. A caller
+// holds at most FORTIS_MAX_SESSIONS sessions: one is counted from its opening
+// until it is closed here or 15 minutes (its idle expiry) have passed since;
+// the broker does not see the page's own use of it. A slot is taken before
+// the upstream call, so that concurrent requests cannot all pass the count.
 func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
 	f := b.fortis
 	req, err := fortis.OpenRequest(f.base, f.developerID, f.username, f.password, f.domain)
@@ -45,8 +62,27 @@ func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
 		return
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, ok := b.fortisCall(w, r, req)
+	key, opening, now := fortisSessionsKey(r), newID(), b.clock.Now()
+	ok, retryAt, err := b.state.Take(r.Context(), key, now, "", opening, b.timeout+leaseSlack, b.limits.fortisSessions)
+	if err != nil {
+		stateFailure(err).write(w)
+		return
+	}
 	if !ok {
+		b.tooMany(retryAt, "this caller has "+strconv.Itoa(b.limits.fortisSessions)+" Fortis sessions open; close one (DELETE /fortis/session/{token})").write(w)
+		return
+	}
+	session := ""
+	var ttl time.Duration
+	defer func() {
+		// The opening's slot becomes the session's, or is given back.
+		if _, _, err := b.state.Take(context.WithoutCancel(r.Context()), key, b.clock.Now(), opening, session, ttl, 0); err != nil {
+			b.logf("apisign broker: state: fortis sessions not updated (%s)", signers.CodeOf(err))
+		}
+	}()
+	resp, fail, ok := b.call(r, fortisWhat, req)
+	if !ok {
+		fail.write(w)
 		return
 	}
 	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
@@ -55,14 +91,16 @@ func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	o, err := fortis.ParseOpenResponse(resp.Status, resp.Body)
 	if err != nil {
-		b.upstreamError(w, r, fortisWhat, err, nil)
+		b.upstreamError(w, r, fortisWhat, err)
 		return
 	}
+	session, ttl = fortisSlot(o.Token), o.Expire
 	writeJSON(w, http.StatusOK, fortisAnswer{o.Token, int64(o.Expire / time.Second), f.developerID})
 }
 
 // fortisClose ends a session: DELETE /v2/token/{token}. A token the server no
-// longer knows (404) counts as closed. rest is "/" and the token as sent.
+// longer knows (404) counts as closed; either way the caller's count drops.
+// rest is "/" and the token as sent.
 func (b *Broker) fortisClose(w http.ResponseWriter, r *http.Request, rest string) {
 	f := b.fortis
 	tok, ok := pathToken(rest)
@@ -75,26 +113,18 @@ func (b *Broker) fortisClose(w http.ResponseWriter, r *http.Request, rest string
 		writeError(w, http.StatusBadRequest, signers.CodeToken, "session token in the path is malformed")
 		return
 	}
-	resp, ok := b.fortisCall(w, r, req)
+	resp, fail, ok := b.call(r, fortisWhat, req)
 	if !ok {
+		fail.write(w)
 		return
 	}
 	switch resp.Status {
 	case http.StatusOK, http.StatusNoContent, http.StatusNotFound:
+		if _, _, err := b.state.Take(r.Context(), fortisSessionsKey(r), b.clock.Now(), fortisSlot(tok), "", 0, 0); err != nil {
+			b.logf("apisign broker: state: fortis sessions not updated (%s)", signers.CodeOf(err))
+		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		b.upstreamStatus(w, fortisWhat, resp.Status, resp.Header.Get("Retry-After"))
 	}
-}
-
-// fortisCall sends req within the upstream timeout; on failure it has answered.
-func (b *Broker) fortisCall(w http.ResponseWriter, r *http.Request, req *signers.Request) (*signers.Response, bool) {
-	ctx, cancel := b.upstreamCtx(r)
-	defer cancel()
-	resp, err := b.send(ctx, req)
-	if err != nil {
-		b.upstreamError(w, r, fortisWhat, err, nil)
-		return nil, false
-	}
-	return resp, true
 }

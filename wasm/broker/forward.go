@@ -119,7 +119,7 @@ func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, p
 		resp, err = b.send(ctx, req)
 	}
 	if err != nil {
-		b.upstreamError(w, r, f.name, err, nil)
+		b.upstreamError(w, r, f.name, err)
 		return
 	}
 	if f.skew != nil {

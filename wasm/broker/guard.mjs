@@ -10,6 +10,10 @@
 
 import worker from "./worker.mjs";
 
+// The Durable Object class of the broker's deployment-wide state: the runtime
+// looks it up among the entry's exports.
+export { BrokerState } from "./state.mjs";
+
 // A byte Go's url.Parse refuses anywhere in a URL: the controls and DEL.
 const controlByte = /[\u0000-\u001f\u007f]/;
 // A "%" without two hex digits after it, in the path (Go checks the path's

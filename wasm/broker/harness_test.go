@@ -21,6 +21,7 @@ import (
 	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/keyfax"
 )
 
 // The tests drive the broker handler in memory against the provider
@@ -50,27 +51,38 @@ type harness struct {
 	mu      sync.Mutex
 	logs    bytes.Buffer
 	secrets []string
+	keys    map[string]string // Keyfax API key -> signing key, for the independent check
 }
 
 // newHarness builds a broker over a fresh sandbox; edit changes the
 // environment first (nil: everything configured).
 func newHarness(t *testing.T, edit func(env map[string]string), opts ...Option) *harness {
 	t.Helper()
-	h := &harness{t: t, clk: clock.NewFake(testStart)}
+	return newHarnessWith(t, sandbox.Options{}, edit, opts...)
+}
+
+// newHarnessWith is newHarness over a sandbox with so (its base URL and clock
+// are the harness's).
+func newHarnessWith(t *testing.T, so sandbox.Options, edit func(env map[string]string), opts ...Option) *harness {
+	t.Helper()
+	h := &harness{t: t, clk: clock.NewFake(testStart), keys: map[string]string{}}
 	// FonnBurst: the tests are not about Fonn's rate limit, and the fake clock
 	// never ends a window.
-	h.sb = sandbox.New(sandbox.Options{BaseURL: upstreamBase, Clock: h.clk, FonnBurst: 1 << 20})
+	so.BaseURL, so.Clock, so.FonnBurst = upstreamBase, h.clk, 1<<20
+	h.sb = sandbox.New(so)
 	h.creds = h.sb.Credentials()
-	h.up = &testkit.Upstream{Handler: h.sb, Check: independent(h.creds)}
+	h.keys[h.creds.KeyfaxAPIKey] = h.creds.KeyfaxSigningKey
+	h.up = &testkit.Upstream{Check: h.independent, Handler: testkit.KeyfaxKeysSeen(h.sb, func(apiKey, signingKey string) {
+		h.addKeys(keyfax.Keys{APIKey: apiKey, SigningKey: signingKey})
+	})}
 	h.env = h.sb.Env()
 	h.env["FONN_ALLOWED_PATHS"] = "/"
-	h.secrets = testkit.SecretValues(h.env)
 	h.env[EnvCallerSecret] = "caller-" + hex.EncodeToString([]byte(t.Name()+"-0123456789abcdef"))
 	h.env[EnvAllowedOrigins] = testOrigin + ", http://127.0.0.1:8080"
 	if edit != nil {
 		edit(h.env)
 	}
-	h.secrets = append(h.secrets, h.env[EnvCallerSecret])
+	h.secrets = append(testkit.SecretValues(h.env), h.creds.KeyfaxAPIKey, h.creds.KeyfaxSigningKey)
 	logf := func(format string, args ...any) {
 		h.mu.Lock()
 		fmt.Fprintf(&h.logs, format+"\n", args...)
@@ -80,8 +92,9 @@ func newHarness(t *testing.T, edit func(env map[string]string), opts ...Option) 
 	h.outbound(testkit.InMemory{Handler: h.up})
 	t.Cleanup(func() {
 		h.mu.Lock()
-		defer h.mu.Unlock()
-		h.scan("log", h.logs.String())
+		logs := h.logs.String()
+		h.mu.Unlock()
+		h.scan("log", logs)
 		for _, s := range h.up.Requests() {
 			if s.Independent != "" {
 				t.Errorf("independent signature check: %s %s: %s", s.Method, s.URI, s.Independent)
@@ -119,26 +132,38 @@ func (h *harness) ansiraValid(tok string) bool {
 // recompute the Keyfax and NFON signatures from docs/PROTOCOLS.md ("Keyfax",
 // "NFON") with the standard library only, for every request the broker sends,
 // so such a fault still fails the tests.
-func independent(c sandbox.Credentials) func(r *http.Request, body []byte) string {
-	return func(r *http.Request, body []byte) string {
-		p, _, _ := strings.Cut(r.RequestURI, "?")
-		switch {
-		case r.Method == "GET" && strings.EqualFold(p, "/keyfax/Interview/api/v1/token"):
-			return keyfaxIndependent(c, r.Header.Get("Authorization"), r.Method, "http://"+r.Host+r.RequestURI, body)
-		case strings.HasPrefix(p, "/nfon/"):
-			return nfonIndependent(c, r, r.RequestURI, body)
-		}
-		return ""
+func (h *harness) independent(r *http.Request, body []byte) string {
+	p, _, _ := strings.Cut(r.RequestURI, "?")
+	switch {
+	case strings.EqualFold(p, "/keyfax/Interview/api/v1/token") && r.Method == "GET",
+		strings.EqualFold(p, "/keyfax/Interview/api/v1/key") && r.Method == "POST":
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return keyfaxIndependent(h.env["KEYFAX_HOST_NAME"], h.keys, r.Header.Get("Authorization"), r.Method, "http://"+r.Host+r.RequestURI, body)
+	case strings.HasPrefix(p, "/nfon/"):
+		return nfonIndependent(h.creds, r, r.RequestURI, body)
 	}
+	return ""
 }
 
-// keyfaxIndependent recomputes the Keyfax Basic signature:
+// addKeys notes a Keyfax key pair handed out (by GET /api/v1/key, or to the
+// web hook): it signs later requests, and is a secret for the leak scan.
+func (h *harness) addKeys(k keyfax.Keys) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.keys[k.APIKey] = k.SigningKey
+	h.secrets = append(h.secrets, k.APIKey, k.SigningKey)
+}
+
+// keyfaxIndependent recomputes the Keyfax Basic signature with the signing
+// key of the header's API key (keys):
 // raw = ApiKey + METHOD + UrlEncode(lower(uri)) + Timestamp + Nonce + BodyMD5.
-func keyfaxIndependent(c sandbox.Credentials, auth, method, uri string, body []byte) string {
+func keyfaxIndependent(host string, keys map[string]string, auth, method, uri string, body []byte) string {
 	fields := strings.Split(strings.TrimPrefix(auth, "Basic "), ":")
-	if len(fields) != 5 || fields[0] != c.KeyfaxHostName || fields[1] != c.KeyfaxAPIKey {
+	if len(fields) != 5 || fields[0] != host || keys[fields[1]] == "" {
 		return "keyfax: header fields"
 	}
+	apiKey, signingKey := fields[1], keys[fields[1]]
 	sig, nonce, ts := fields[2], fields[3], fields[4]
 	var enc strings.Builder
 	for _, ch := range []byte(strings.ToLower(uri)) {
@@ -156,9 +181,9 @@ func keyfaxIndependent(c sandbox.Credentials, auth, method, uri string, body []b
 		sum := md5.Sum(body)
 		bodyMD5 = base64.StdEncoding.EncodeToString(sum[:])
 	}
-	key, _ := base64.StdEncoding.DecodeString(c.KeyfaxSigningKey)
+	key, _ := base64.StdEncoding.DecodeString(signingKey)
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(c.KeyfaxAPIKey + strings.ToUpper(method) + enc.String() + ts + nonce + bodyMD5))
+	m.Write([]byte(apiKey + strings.ToUpper(method) + enc.String() + ts + nonce + bodyMD5))
 	if base64.StdEncoding.EncodeToString(m.Sum(nil)) != sig {
 		return "keyfax: signature"
 	}
@@ -242,7 +267,10 @@ func (h *harness) do(r req) *httptest.ResponseRecorder {
 // scan fails the test if text contains a secret, raw or in a usual encoding.
 func (h *harness) scan(what, text string) {
 	h.t.Helper()
-	testkit.Scan(h.t, what, text, h.secrets)
+	h.mu.Lock()
+	secrets := append([]string(nil), h.secrets...)
+	h.mu.Unlock()
+	testkit.Scan(h.t, what, text, secrets)
 }
 
 // wantError checks an error answer's status and code.

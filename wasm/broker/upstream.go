@@ -6,12 +6,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/retry"
-	"github.com/apisign/apisign/signers/token"
 )
 
 // maxUpstreamBody caps what the broker reads of an upstream answer. Token
@@ -19,27 +17,21 @@ import (
 const maxUpstreamBody = 32 << 20
 
 // send is the broker's signers.Doer: the core's (httpauth.NewTransportDoer,
-// see New), noting each answer's status and Retry-After for upstreamError.
+// see New).
 func (b *Broker) send(ctx context.Context, req *signers.Request) (*signers.Response, error) {
-	resp, err := b.doer.Do(ctx, req)
-	if resp != nil {
-		note(ctx, resp)
-	}
-	return resp, err
+	return b.doer.Do(ctx, req)
 }
 
-// token gets a token from src within the upstream timeout. On failure it has
-// answered; what names the endpoint for the message.
-func (b *Broker) token(w http.ResponseWriter, r *http.Request, what string, src token.Source) (token.Token, bool) {
+// call sends req within the upstream timeout. On failure it returns what to
+// answer (nil when the caller has gone: nobody reads an answer).
+func (b *Broker) call(r *http.Request, what string, req *signers.Request) (*signers.Response, *failure, bool) {
 	ctx, cancel := b.upstreamCtx(r)
 	defer cancel()
-	ctx, n := withNote(ctx)
-	t, err := src.Token(ctx)
+	resp, err := b.send(ctx, req)
 	if err != nil {
-		b.upstreamError(w, r, what, err, n)
-		return t, false
+		return nil, b.upstreamFailure(r, what, err), false
 	}
-	return t, true
+	return resp, nil, true
 }
 
 // header reads one incoming header, joining repeats with "," as the Doer joins
@@ -53,53 +45,58 @@ func (b *Broker) upstreamCtx(r *http.Request) (context.Context, context.CancelFu
 	return context.WithTimeout(r.Context(), b.timeout)
 }
 
-// upstreamError answers a failed upstream exchange. what names the upstream
-// endpoint for the message ("keyfax token endpoint"). Only the error's code and
-// status are used, never its text.
-func (b *Broker) upstreamError(w http.ResponseWriter, r *http.Request, what string, err error, n *upstreamNote) {
+// upstreamError answers a failed upstream exchange (see upstreamFailure).
+func (b *Broker) upstreamError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	b.upstreamFailure(r, what, err).write(w)
+}
+
+// upstreamFailure is the answer to a failed upstream exchange, nil when the
+// caller has gone. what names the upstream endpoint for the message ("keyfax
+// token endpoint"). Only the error's code and status are used, never its text.
+func (b *Broker) upstreamFailure(r *http.Request, what string, err error) *failure {
 	code := signers.CodeOf(err)
 	var se *signers.Error
 	errors.As(err, &se)
 	switch {
 	case code == signers.CodeAborted:
 		if r.Context().Err() != nil {
-			return // the caller went away: nobody reads an answer
+			return nil
 		}
 		b.logf("apisign broker: %s: timeout after %s", what, b.timeout)
-		writeError(w, http.StatusGatewayTimeout, signers.CodeNetwork, what+" did not answer within "+b.timeout.String())
+		return &failure{Status: http.StatusGatewayTimeout, Code: signers.CodeNetwork, Message: what + " did not answer within " + b.timeout.String()}
 	case code == signers.CodeNetwork:
 		b.logf("apisign broker: %s: unreachable", what)
-		writeError(w, http.StatusBadGateway, signers.CodeNetwork, what+" is unreachable")
+		return &failure{Status: http.StatusBadGateway, Code: signers.CodeNetwork, Message: what + " is unreachable"}
 	case se != nil && se.Status != 0:
-		status, retryAfter := n.get()
-		if status != se.Status {
-			retryAfter = ""
-		}
-		b.upstreamStatus(w, what, se.Status, retryAfter)
+		return b.statusFailure(what, se.Status, "")
 	case code == signers.CodeToken:
 		b.logf("apisign broker: %s: unreadable token answer", what)
-		writeError(w, http.StatusBadGateway, signers.CodeToken, what+" answered something that is not a usable token")
-	default:
-		b.logf("apisign broker: %s: %s", what, code)
-		writeError(w, http.StatusBadGateway, code, what+" could not be used ("+string(code)+")")
+		return &failure{Status: http.StatusBadGateway, Code: signers.CodeToken, Message: what + " answered something that is not a usable token"}
 	}
+	b.logf("apisign broker: %s: %s", what, code)
+	return &failure{Status: http.StatusBadGateway, Code: code, Message: what + " could not be used (" + string(code) + ")"}
 }
 
-// upstreamStatus answers a token endpoint's refusal. 429 and 5xx pass through
-// with their Retry-After, so the browser module's retry policy applies; any
-// other refusal (400, 401, 403: the broker's own credentials or request were
-// refused) is a 502, so that it is not mistaken for a refusal of the caller.
+// upstreamStatus answers a token endpoint's refusal (see statusFailure).
 func (b *Broker) upstreamStatus(w http.ResponseWriter, what string, status int, retryAfter string) {
+	b.statusFailure(what, status, retryAfter).write(w)
+}
+
+// statusFailure is the answer to a token endpoint's refusal. 429 and 5xx pass
+// through with their Retry-After, so the browser module's retry policy
+// applies; any other refusal (400, 401, 403: the broker's own credentials or
+// request were refused) is a 502, so that it is not mistaken for a refusal of
+// the caller.
+func (b *Broker) statusFailure(what string, status int, retryAfter string) *failure {
 	b.logf("apisign broker: %s answered %d", what, status)
 	msg := what + " answered " + strconv.Itoa(status)
 	if status == http.StatusTooManyRequests || (status >= 500 && status <= 599) {
-		if validRetryAfter(retryAfter, b.clock.Now()) {
-			w.Header().Set("Retry-After", retryAfter)
+		if !validRetryAfter(retryAfter, b.clock.Now()) {
+			retryAfter = ""
 		}
-		writeError(w, status, signers.CodeHTTP, msg)
-		return
+		return &failure{Status: status, Code: signers.CodeHTTP, Message: msg, RetryAfter: retryAfter}
 	}
-	writeError(w, http.StatusBadGateway, signers.CodeHTTP, msg)
+	return &failure{Status: http.StatusBadGateway, Code: signers.CodeHTTP, Message: msg}
 }
 
 func validRetryAfter(v string, now time.Time) bool {
@@ -118,38 +115,4 @@ func msgOf(err error) string {
 		return se.Msg
 	}
 	return string(signers.CodeOf(err))
-}
-
-// upstreamNote records the status and Retry-After of the last upstream answer
-// a request's token fetch saw, so that a 429 or 503 from a token endpoint,
-// which the core token sources turn into an error, is passed back with its
-// Retry-After.
-type upstreamNote struct {
-	mu         sync.Mutex
-	status     int
-	retryAfter string
-}
-
-type noteKey struct{}
-
-func withNote(ctx context.Context) (context.Context, *upstreamNote) {
-	n := &upstreamNote{}
-	return context.WithValue(ctx, noteKey{}, n), n
-}
-
-func note(ctx context.Context, resp *signers.Response) {
-	if n, ok := ctx.Value(noteKey{}).(*upstreamNote); ok {
-		n.mu.Lock()
-		n.status, n.retryAfter = resp.Status, resp.Header.Get("Retry-After")
-		n.mu.Unlock()
-	}
-}
-
-func (n *upstreamNote) get() (int, string) {
-	if n == nil {
-		return 0, ""
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.status, n.retryAfter
 }

@@ -27,8 +27,10 @@ const config :Workerd.Config = (
 
 const broker :Workerd.Worker = (
   modules = [
-    # The entry (the first module): guard.mjs, in front of syumai's worker.mjs.
+    # The entry (the first module): guard.mjs, in front of syumai's worker.mjs;
+    # it also exports the state's Durable Object class, from state.mjs.
     (name = "guard.mjs", esModule = embed "build/guard.mjs"),
+    (name = "state.mjs", esModule = embed "build/state.mjs"),
     (name = "worker.mjs", esModule = embed "build/worker.mjs"),
     (name = "wasm_exec.js", esModule = embed "build/wasm_exec.js"),
     (name = "runtime.mjs", esModule = embed "build/runtime.mjs"),
@@ -37,11 +39,16 @@ const broker :Workerd.Worker = (
   # Matches wrangler.jsonc.
   compatibilityDate = "2026-04-01",
   durableObjectStorage = (localDisk = "do-storage"),
-  # The deployment-wide state (Keyfax keys, single flights, rate limits). Its
-  # class, a small JS module beside the Worker, comes with that work; until
-  # then workerd warns at start that the worker exports no such class.
+  # The deployment-wide state (Keyfax keys, single flights, rate limits):
+  # class BrokerState of state.mjs, exported by entry.mjs.
   durableObjectNamespaces = [(className = "BrokerState", uniqueKey = "apisign-broker-state")],
   bindings = [
+    (name = "BROKER_STATE", durableObjectNamespace = "BrokerState"),
+    (name = "APISIGN_ADMIN_SECRET", fromEnvironment = "APISIGN_ADMIN_SECRET"),
+    (name = "APISIGN_RATE_LIMIT", fromEnvironment = "APISIGN_RATE_LIMIT"),
+    (name = "KEYFAX_WEBHOOK_SECRET", fromEnvironment = "KEYFAX_WEBHOOK_SECRET"),
+    (name = "FORTIS_MAX_SESSIONS", fromEnvironment = "FORTIS_MAX_SESSIONS"),
+    (name = "ANSIRA_REEXCHANGE_INTERVAL", fromEnvironment = "ANSIRA_REEXCHANGE_INTERVAL"),
     (name = "APISIGN_CALLER_SECRET", fromEnvironment = "APISIGN_CALLER_SECRET"),
     (name = "APISIGN_ALLOWED_ORIGINS", fromEnvironment = "APISIGN_ALLOWED_ORIGINS"),
     (name = "APISIGN_MAX_BODY", fromEnvironment = "APISIGN_MAX_BODY"),

@@ -8,9 +8,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
 	"log"
+	"net/http"
 	"syscall/js"
-	"time"
 
 	"github.com/syumai/workers"
 	"github.com/syumai/workers/cloudflare"
@@ -23,7 +27,7 @@ func main() {
 	// Manual redirects: an upstream 3xx is answered as is, never followed to
 	// another host with the broker's credentials.
 	outbound := fetch.NewClient().HTTPClient(fetch.RedirectModeManual).Transport
-	b, err := broker.New(getenv, outbound, broker.WithStore(isolateStore{}))
+	b, err := broker.New(getenv, outbound, broker.WithState(broker.NewRemoteState(callState)))
 	if err != nil && isolateFirst("config-logged") {
 		log.Print(err) // names of variables only, never values
 	}
@@ -41,47 +45,76 @@ func getenv(name string) string {
 	return v.String()
 }
 
-// isolateStore is a broker.Store in the isolate's JavaScript memory.
-// syumai/workers instantiates a fresh Go module for every request, so Go
-// memory lasts one request; a JavaScript global lasts as long as the isolate
-// (what a Worker written in JavaScript keeps in a module-level variable), so a
-// minted token is reused across requests until it nears expiry.
-type isolateStore struct{}
+// stateBinding is the Durable Object namespace of the broker's state (class
+// BrokerState, state.mjs); stateName names its one object.
+const (
+	stateBinding = "BROKER_STATE"
+	stateName    = "broker"
+)
 
-const storeGlobal = "__apisignBrokerStore"
-
-func storeMap() js.Value {
-	g := js.Global()
-	m := g.Get(storeGlobal)
-	if m.IsUndefined() {
-		m = g.Get("Map").New()
-		g.Set(storeGlobal, m)
+// callState sends one State operation to the deployment's BrokerState object
+// (see broker.RemoteState). syumai/workers runs a fresh Go instance per
+// request, so Go memory cannot hold what the deployment shares; the object
+// can, and there is one of it. The stub's fetch ignores ctx, so the wait for
+// its answer ends with ctx here.
+func callState(ctx context.Context, request []byte) ([]byte, error) {
+	type answer struct {
+		body []byte
+		err  error
 	}
-	return m
-}
-
-func (isolateStore) Load(key string) (string, time.Time, bool) {
-	e := storeMap().Call("get", key)
-	if e.IsUndefined() {
-		return "", time.Time{}, false
+	done := make(chan answer, 1)
+	go func() {
+		body, err := fetchState(request)
+		done <- answer{body, err}
+	}()
+	select {
+	case a := <-done:
+		return a.body, a.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	return e.Get("v").String(), time.UnixMilli(int64(e.Get("e").Float())), true
 }
 
-func (isolateStore) Save(key, value string, expires time.Time) {
-	e := js.Global().Get("Object").New()
-	e.Set("v", value)
-	e.Set("e", float64(expires.UnixMilli()))
-	storeMap().Call("set", key, e)
+// fetchState is one request to the BrokerState object.
+func fetchState(request []byte) ([]byte, error) {
+	ns, err := cloudflare.NewDurableObjectNamespace(stateBinding)
+	if err != nil {
+		return nil, err
+	}
+	stub, err := ns.Get(ns.IdFromName(stateName))
+	if err != nil {
+		return nil, err
+	}
+	req, err := http.NewRequest("POST", "https://broker-state/", bytes.NewReader(request))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := stub.Fetch(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = errors.New("broker state answered " + resp.Status)
+	}
+	return body, err
 }
 
-// isolateFirst reports whether this is the first call with key in the isolate.
+// isolateFirst reports whether this is the first call with key in the isolate
+// (a JavaScript global: Go memory lasts one request).
 func isolateFirst(key string) bool {
-	m := storeMap()
-	k := "once:" + key
-	if m.Call("has", k).Bool() {
+	const global = "__apisignBrokerOnce"
+	g := js.Global()
+	m := g.Get(global)
+	if m.IsUndefined() {
+		m = g.Get("Set").New()
+		g.Set(global, m)
+	}
+	if m.Call("has", key).Bool() {
 		return false
 	}
-	m.Call("set", k, true)
+	m.Call("add", key)
 	return true
 }

@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,97 +33,161 @@ import (
 	"github.com/apisign/apisign/wasm/broker"
 )
 
-func TestWorkerInWorkerd(t *testing.T) {
+// worker is the broker Worker running in workerd against the sandbox.
+type worker struct {
+	t      *testing.T
+	root   string
+	dir    string // workerd's working directory: its config, build/, do-storage/
+	bin    string // workerd
+	wd     *testkit.Workerd
+	sb     *sandbox.Sandbox
+	fake   *testkit.Upstream
+	creds  sandbox.Credentials
+	env    map[string]string
+	client *http.Client
+
+	mu      sync.Mutex
+	secrets []string
+}
+
+// startWorker builds the Worker and runs it in workerd with the sandbox's
+// environment (so: the sandbox's options, edit: changes to the environment).
+// It skips when workerd is not installed, except under CI.
+func startWorker(t *testing.T, so sandbox.Options, edit func(env map[string]string)) *worker {
+	t.Helper()
 	root, err := testkit.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	workerd := filepath.Join(root, "node_modules", ".bin", "workerd")
-	if _, err := os.Stat(workerd); err != nil {
+	w := &worker{t: t, root: root, dir: t.TempDir(), bin: filepath.Join(root, "node_modules", ".bin", "workerd")}
+	if _, err := os.Stat(w.bin); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("workerd is missing (%s): run npm ci", workerd)
+			t.Fatalf("workerd is missing (%s): run npm ci", w.bin)
 		}
-		t.Skipf("workerd is not installed (%s; npm ci installs it); skipped outside CI", workerd)
+		t.Skipf("workerd is not installed (%s; npm ci installs it); skipped outside CI", w.bin)
 	}
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("builds the Worker; skipped with -short outside CI")
 	}
-
-	dir := t.TempDir()
 	buildCtx, cancelBuild := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancelBuild()
-	if err := testkit.BuildWorker(buildCtx, root, filepath.Join(dir, "build")); err != nil {
+	if err := testkit.BuildWorker(buildCtx, root, filepath.Join(w.dir, "build")); err != nil {
 		t.Fatal(err)
 	}
 
 	// The emulated providers, on 127.0.0.1, behind a recorder.
 	up := httptest.NewUnstartedServer(nil)
-	sb := sandbox.New(sandbox.Options{BaseURL: "http://" + up.Listener.Addr().String()})
-	fake := &testkit.Upstream{Handler: sb}
-	up.Config.Handler = fake
+	so.BaseURL = "http://" + up.Listener.Addr().String()
+	w.sb = sandbox.New(so)
+	w.fake = &testkit.Upstream{Handler: testkit.KeyfaxKeysSeen(w.sb, func(apiKey, signingKey string) { w.addSecrets(apiKey, signingKey) })}
+	up.Config.Handler = w.fake
 	up.Start()
 	t.Cleanup(up.Close)
-	creds := sb.Credentials()
-	env := sb.Env()
-	env[broker.EnvCallerSecret] = "workerd-caller-secret-" + hex.EncodeToString([]byte(t.Name()))
-	env[broker.EnvAllowedOrigins] = "https://app.example"
-	env[broker.EnvMaxBody] = "4096"
-	// Fonn in the middle of a key rotation (the primary was regenerated, the
-	// secondary works), with a workspace token (every call must impersonate).
-	env[broker.EnvFonnSecondaryKey], env["FONN_SUBSCRIPTION_KEY"] = env["FONN_SUBSCRIPTION_KEY"], oldFonnKey
-	env[broker.EnvFonnTokenKind] = "workspace"
-	secrets := testkit.SecretValues(env)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	t.Cleanup(cancel)
-	wd, err := testkit.StartWorkerd(ctx, workerd, root, filepath.Join(dir, "build"), dir, env)
-	if err != nil {
-		t.Fatal(err)
+	w.creds = w.sb.Credentials()
+	w.env = w.sb.Env()
+	w.env[broker.EnvCallerSecret] = "workerd-caller-secret-" + hex.EncodeToString([]byte(t.Name()))
+	w.env[broker.EnvAllowedOrigins] = "https://app.example"
+	w.env[broker.EnvMaxBody] = "4096"
+	if edit != nil {
+		edit(w.env)
 	}
-	base := wd.URL
+	w.secrets = append(testkit.SecretValues(w.env), w.creds.KeyfaxAPIKey, w.creds.KeyfaxSigningKey)
+	w.client = &http.Client{Timeout: 90 * time.Second} // the first request compiles the module
+	w.start()
 	t.Cleanup(func() {
-		wd.Stop()
-		testkit.Scan(t, "workerd log", wd.Logs.String(), secrets)
+		w.wd.Stop()
+		w.scan("workerd log", w.wd.Logs.String())
 		if t.Failed() {
-			t.Logf("workerd log:\n%s", wd.Logs.String())
-			t.Logf("upstream refusals: %v", fake.Failures())
+			t.Logf("workerd log:\n%s", w.wd.Logs.String())
+			t.Logf("upstream refusals: %v", w.fake.Failures())
 		}
 	})
+	return w
+}
 
-	client := &http.Client{Timeout: 90 * time.Second} // the first request compiles the module
-	call := func(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
-		t.Helper()
-		req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if body == nil {
-			req.Body = nil
-		}
-		req.Header.Set(broker.HeaderCaller, broker.MintCallerToken([]byte(env[broker.EnvCallerSecret]), time.Now().Add(5*time.Minute)))
-		for k, v := range hdr {
-			if v == "" {
-				req.Header.Del(k)
-			} else {
-				req.Header.Set(k, v)
-			}
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			t.Fatalf("%s %s: %v", method, path, err)
-		}
-		defer resp.Body.Close()
-		data, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var all strings.Builder
-		fmt.Fprintf(&all, "%s\n", resp.Status)
-		resp.Header.Write(&all)
-		all.Write(data)
-		testkit.Scan(t, method+" "+path, all.String(), secrets)
-		return resp, data
+// start runs workerd in w.dir (again, after stop: a restart, Durable Object
+// storage kept on disk).
+func (w *worker) start() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	w.t.Cleanup(cancel)
+	wd, err := testkit.StartWorkerd(ctx, w.bin, w.root, filepath.Join(w.dir, "build"), w.dir, w.env)
+	if err != nil {
+		w.t.Fatal(err)
 	}
+	w.wd = wd
+}
+
+// restart stops workerd and starts it again on the same storage.
+func (w *worker) restart() {
+	w.wd.Stop()
+	w.scan("workerd log", w.wd.Logs.String())
+	w.start()
+}
+
+// caller mints a caller token valid for d (tokens minted in the same second
+// are the same token: the same caller for the rate limits).
+func (w *worker) caller(d time.Duration) string {
+	return broker.MintCallerToken([]byte(w.env[broker.EnvCallerSecret]), time.Now().Add(d))
+}
+
+func (w *worker) addSecrets(s ...string) {
+	w.mu.Lock()
+	w.secrets = append(w.secrets, s...)
+	w.mu.Unlock()
+}
+
+func (w *worker) scan(what, text string) {
+	w.t.Helper()
+	w.mu.Lock()
+	secrets := append([]string(nil), w.secrets...)
+	w.mu.Unlock()
+	testkit.Scan(w.t, what, text, secrets)
+}
+
+// call sends one request with a fresh caller token (hdr may replace it, or
+// remove it with ""), scans the whole answer for secrets and returns it.
+func (w *worker) call(method, path string, body []byte, hdr map[string]string) (*http.Response, []byte) {
+	w.t.Helper()
+	req, err := http.NewRequest(method, w.wd.URL+path, bytes.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if body == nil {
+		req.Body = nil
+	}
+	req.Header.Set(broker.HeaderCaller, w.caller(5*time.Minute))
+	for k, v := range hdr {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		w.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var all strings.Builder
+	fmt.Fprintf(&all, "%s\n", resp.Status)
+	resp.Header.Write(&all)
+	all.Write(data)
+	w.scan(method+" "+path, all.String())
+	return resp, data
+}
+
+func TestWorkerInWorkerd(t *testing.T) {
+	w := startWorker(t, sandbox.Options{}, func(env map[string]string) {
+		// Fonn in the middle of a key rotation (the primary was regenerated, the
+		// secondary works), with a workspace token (every call must impersonate).
+		env[broker.EnvFonnSecondaryKey], env["FONN_SUBSCRIPTION_KEY"] = env["FONN_SUBSCRIPTION_KEY"], oldFonnKey
+		env[broker.EnvFonnTokenKind] = "workspace"
+	})
+	creds, fake, sb, call := w.creds, w.fake, w.sb, w.call
 	origin := map[string]string{"Origin": "https://app.example"}
 
 	// A Keyfax token mint: GET /api/v1/token upstream with Basic.
@@ -139,8 +204,8 @@ func TestWorkerInWorkerd(t *testing.T) {
 	if resp.Header.Get("Access-Control-Allow-Origin") != "https://app.example" || resp.Header.Get("Access-Control-Expose-Headers") != "Retry-After, Date, X-Apisign-Error" {
 		t.Errorf("CORS headers %v", resp.Header)
 	}
-	// The second mint comes from the isolate-wide store: the Go instance is
-	// new, the JWT is not.
+	// The second mint comes from the deployment's state (the Durable Object):
+	// the Go instance is new, the JWT is not.
 	_, data2 := call("GET", "/keyfax/token", nil, nil)
 	if !bytes.Equal(data, data2) || fake.Count("keyfax get") != 1 {
 		t.Errorf("second mint %s, upstream mints %d (want the same JWT, 1 mint)", data2, fake.Count("keyfax get"))
@@ -255,11 +320,11 @@ func TestWorkerInWorkerd(t *testing.T) {
 		t.Errorf("NFON accepted %d requests, want 3 (refusals must not reach it)", n)
 	}
 
-	hardening(t, workerdRun{base: base, secret: []byte(env[broker.EnvCallerSecret]), fake: fake, logs: wd.Logs, secrets: secrets, call: call})
+	hardening(t, workerdRun{base: w.wd.URL, secret: []byte(w.env[broker.EnvCallerSecret]), fake: fake, logs: w.wd.Logs, secrets: w.secrets, call: call})
 
-	// The variables left unset (APISIGN_UPSTREAM_TIMEOUT, FORTIS_DOMAIN, …) are
-	// null bindings; read as "<null>" they would be configuration problems.
-	if logs := wd.Logs.String(); strings.Contains(logs, "apisign broker configuration") {
+	// The variables left unset (APISIGN_UPSTREAM_TIMEOUT, APISIGN_ADMIN_SECRET,
+	// …) are null bindings; read as "<null>" they would be configuration problems.
+	if logs := w.wd.Logs.String(); strings.Contains(logs, "apisign broker configuration") {
 		t.Errorf("the Worker reported configuration problems: %s", logs)
 	}
 }
