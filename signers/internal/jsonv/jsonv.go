@@ -214,21 +214,25 @@ func (p *parser) object(depth int) (Value, error) {
 			return Value{}, err
 		}
 		v.members = append(v.members, Member{name, m})
-		p.space()
-		if p.i >= len(p.b) {
-			return Value{}, errSyntax
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-			p.space()
-		case '}':
-			p.i++
-			return v, nil
-		default:
-			return Value{}, errSyntax
+		if done, err := p.next('}'); done || err != nil {
+			return v, err
 		}
 	}
+}
+
+// next reads what follows a member or an item: "," before the next one, or
+// end, which closes the object or array (done).
+func (p *parser) next(end byte) (done bool, err error) {
+	p.space()
+	if p.i >= len(p.b) || p.b[p.i] != ',' && p.b[p.i] != end {
+		return false, errSyntax
+	}
+	p.i++
+	if p.b[p.i-1] == end {
+		return true, nil
+	}
+	p.space()
+	return false, nil
 }
 
 func (p *parser) array(depth int) (Value, error) {
@@ -248,19 +252,8 @@ func (p *parser) array(depth int) (Value, error) {
 			return Value{}, err
 		}
 		v.items = append(v.items, it)
-		p.space()
-		if p.i >= len(p.b) {
-			return Value{}, errSyntax
-		}
-		switch p.b[p.i] {
-		case ',':
-			p.i++
-			p.space()
-		case ']':
-			p.i++
-			return v, nil
-		default:
-			return Value{}, errSyntax
+		if done, err := p.next(']'); done || err != nil {
+			return v, err
 		}
 	}
 }
