@@ -200,15 +200,16 @@ func ParseTokenResponse(status int, body []byte, now time.Time) (Token, error) {
 	// Read as encoding/json reads it into string fields (members matched
 	// without regard to case, absent or null leaves them unset) and raw ones.
 	doc, err := jsonv.Parse(body)
-	access, _ := doc.Field("access_token")
+	accessToken, ok1 := doc.StringField("access_token")
 	tokenType, _ := doc.Field("token_type")
-	scope, _ := doc.Field("scope")
+	tt, typed := tokenType.Str()
+	ok2 := typed || tokenType.Kind == jsonv.Null
+	sc, ok3 := doc.StringField("scope")
 	claimsV, hasClaims := doc.Field("claims")
 	expires, _ := doc.Field("expires_in")
-	if err != nil || doc.Kind != jsonv.Object && doc.Kind != jsonv.Null || !stringOrNull(access) || !stringOrNull(tokenType) || !stringOrNull(scope) {
+	if err != nil || !doc.Struct() || !ok1 || !ok2 || !ok3 {
 		return Token{}, signers.E(signers.CodeToken, op, "answer is not the expected JSON")
 	}
-	accessToken, _ := access.Str()
 	if accessToken == "" {
 		return Token{}, signers.E(signers.CodeToken, op, "answer lacks access_token")
 	}
@@ -217,7 +218,6 @@ func ParseTokenResponse(status int, body []byte, now time.Time) (Token, error) {
 			return Token{}, signers.E(signers.CodeToken, op, "access_token contains a space, control or non-ASCII character")
 		}
 	}
-	tt, typed := tokenType.Str()
 	if typed && !strings.EqualFold(tt, "bearer") {
 		return Token{}, signers.E(signers.CodeToken, op, "token_type is not bearer")
 	}
@@ -236,7 +236,6 @@ func ParseTokenResponse(status int, body []byte, now time.Time) (Token, error) {
 	if hasClaims && claimsV.Kind != jsonv.Null {
 		claims = append([]byte(nil), claimsV.Raw...)
 	}
-	sc, _ := scope.Str()
 	return Token{
 		AccessToken: accessToken,
 		TokenType:   tt,
@@ -252,9 +251,8 @@ func ParseTokenResponse(status int, body []byte, now time.Time) (Token, error) {
 // rest of the body, which might echo what was sent.
 func oauthError(body []byte) string {
 	doc, err := jsonv.Parse(body)
-	v, _ := doc.Field("error")
-	code, _ := v.Str()
-	if err != nil || doc.Kind != jsonv.Object && doc.Kind != jsonv.Null || !stringOrNull(v) || code == "" || len(code) > 40 {
+	code, ok := doc.StringField("error")
+	if err != nil || !doc.Struct() || !ok || code == "" || len(code) > 40 {
 		return ""
 	}
 	for i := 0; i < len(code); i++ {
@@ -413,7 +411,3 @@ func (s *TokenSource) Last() Token {
 	}
 	return s.last
 }
-
-// stringOrNull: what encoding/json decodes into a string field without an
-// error (an absent member reads as null).
-func stringOrNull(v jsonv.Value) bool { return v.Kind == jsonv.String || v.Kind == jsonv.Null }

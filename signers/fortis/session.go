@@ -84,7 +84,7 @@ func ParseOpenResponse(status int, body []byte) (Opened, error) {
 	outer, _ := doc.Field("token")
 	tok, _ := outer.Field("token")
 	exp, _ := outer.Field("expire")
-	if err != nil || !objectOrNull(doc) || !objectOrNull(outer) || tok.Kind != jsonv.String && tok.Kind != jsonv.Null {
+	if err != nil || !doc.Struct() || !outer.Struct() || tok.Kind != jsonv.String && tok.Kind != jsonv.Null {
 		return Opened{}, signers.E(signers.CodeToken, op, "answer is not the expected JSON")
 	}
 	if tok.Kind == jsonv.Null || exp.Kind == jsonv.Null {
@@ -477,9 +477,6 @@ func ParseSSOResponse(status int, body []byte) (SSO, error) {
 	}
 	return SSO{URL: rawURL, Record: append([]byte(nil), record.Raw...)}, nil
 }
-
-// objectOrNull: what encoding/json decodes into a struct without an error.
-func objectOrNull(v jsonv.Value) bool { return v.Kind == jsonv.Object || v.Kind == jsonv.Null }
 
 // OAuthConfig configures an OAuthSource.
 type OAuthConfig struct {

@@ -2,10 +2,10 @@ package keyfax
 
 import (
 	"bytes"
-	"encoding/json"
 	"strconv"
 
 	"github.com/apisign/apisign/signers"
+	"github.com/apisign/apisign/signers/internal/jsonv"
 )
 
 // KeyPath is the Keyfax endpoint of the Web API keys, relative to the base URL
@@ -42,11 +42,8 @@ func ParseTokenAnswer(body []byte) (TokenAnswer, error) {
 		return TokenAnswer{}, err
 	}
 	a := TokenAnswer{JWT: jwt, Claims: claims}
-	var doc struct {
-		Company string `json:"company"`
-	}
-	if json.Unmarshal(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\xef\xbb\xbf")), &doc) == nil {
-		a.Company = doc.Company
+	if doc, err := jsonv.Parse(bytes.TrimPrefix(bytes.TrimSpace(body), []byte("\xef\xbb\xbf"))); err == nil {
+		a.Company, _ = doc.StringField("company")
 	}
 	return a, nil
 }
@@ -96,8 +93,20 @@ type Keys struct {
 // never contains a key.
 func ParseKeys(body []byte, hostName string) (Keys, error) {
 	const op = "keyfax.ParseKeys"
+	// Read as encoding/json reads it into Keys: an object (or null) whose four
+	// members, if present, are strings (or null).
+	doc, err := jsonv.Parse(body)
+	ok := err == nil && doc.Struct()
 	var k Keys
-	if err := json.Unmarshal(body, &k); err != nil {
+	for _, f := range [...]struct {
+		name string
+		to   *string
+	}{{"apiKey", &k.APIKey}, {"signingKey", &k.SigningKey}, {"schemaName", &k.SchemaName}, {"hostName", &k.HostName}} {
+		var fok bool
+		*f.to, fok = doc.StringField(f.name)
+		ok = ok && fok
+	}
+	if !ok {
 		return Keys{}, signers.E(signers.CodeKey, op, "keys are not a JSON object {apiKey, signingKey, schemaName, hostName}")
 	}
 	switch {

@@ -476,3 +476,16 @@ func Decode(b []byte) any {
 	}
 	return v.Any()
 }
+
+// Struct reports whether v decodes into a Go struct without an error, as
+// encoding/json decodes: an object, or null (which leaves the struct as it is).
+func (v Value) Struct() bool { return v.Kind == Object || v.Kind == Null }
+
+// StringField reads what a string field tagged name decodes from (see Field):
+// the string, "" for an absent or null member, and ok=false for a member of any
+// other kind (encoding/json's type error).
+func (v Value) StringField(name string) (s string, ok bool) {
+	f, _ := v.Field(name)
+	s, _ = f.Str()
+	return s, f.Kind == String || f.Kind == Null
+}

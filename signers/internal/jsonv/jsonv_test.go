@@ -118,3 +118,18 @@ func TestStr(t *testing.T) {
 		}
 	}
 }
+
+// Struct and StringField answer as decoding into struct{ A string } does.
+func TestStringFieldAsEncodingJSON(t *testing.T) {
+	for _, s := range []string{`{"a":"x"}`, `{"A":"y"}`, `{"a":null}`, `{}`, `null`, `{"a":1}`, `{"a":["x"]}`, `[]`, `"s"`, `{"b":2}`} {
+		var st struct {
+			A string `json:"a"`
+		}
+		werr := json.Unmarshal([]byte(s), &st)
+		v := mustParse(t, s)
+		got, ok := v.StringField("a")
+		if read := ok && v.Struct(); read != (werr == nil) || read && got != st.A {
+			t.Errorf("%s: %q %v %v, encoding/json %q %v", s, got, ok, v.Struct(), st.A, werr)
+		}
+	}
+}
