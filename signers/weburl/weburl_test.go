@@ -1,6 +1,7 @@
 package weburl
 
 import (
+	"net/netip"
 	"net/url"
 	"reflect"
 	"strings"
@@ -106,4 +107,17 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q: %q, net/url %q", raw, got.String(), want.String())
 		}
 	})
+}
+
+// ipv6Literal against net/netip, which net/url asks for a bracketed host.
+func TestIPv6LiteralAsNetip(t *testing.T) {
+	for _, s := range []string{"::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::8", "1:2:3:4:5:6:7", "1::2::3",
+		"fe80::1%en0", "fe80::1%", "::ffff:1.2.3.4", "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4",
+		"::ffff:1.2.3.256", "::ffff:01.2.3.4", "1.2.3.4", "", ":", ":1", "1:", "12345::", "g::", "::%x", "1:2:3:4:5:6:7:8:9",
+		"abcd:ef01:2345:6789:abcd:ef01:2345:6789", "ABCD::EF", "1::2:3:4:5:6:7", "::1:2:3:4:5:6:7", "1:2:3:4:5:6::"} {
+		a, err := netip.ParseAddr(s)
+		if want := err == nil && !a.Is4(); ipv6Literal(s) != want {
+			t.Errorf("%q: %v, net/netip %v", s, !want, want)
+		}
+	}
 }
