@@ -17,6 +17,7 @@ import (
 	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/token"
 )
 
 // keyfaxServer emulates Keyfax's token endpoint: GET with a Basic header that
@@ -144,16 +145,30 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func TestTokenSourceBasicThenRenew(t *testing.T) {
+// heldFirst starts a fake server and a token source over it that already
+// holds its first JWT (from a GET): the start of every renewal test.
+func heldFirst(t *testing.T) (*clock.Fake, *keyfaxServer, *TokenSource, token.Token) {
+	t.Helper()
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	srv := newKeyfaxServer(t, clk)
 	ts := newHTTPTokenSource(t, srv, vKey)
-	ctx := testCtx(t)
-
-	first, err := ts.Token(ctx)
+	first, err := ts.Token(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return clk, srv, ts, first
+}
+
+// answerPosts makes the server answer every later POST (renewal) with status.
+func (s *keyfaxServer) answerPosts(status int) {
+	s.mu.Lock()
+	s.postStatus = status
+	s.mu.Unlock()
+}
+
+func TestTokenSourceBasicThenRenew(t *testing.T) {
+	clk, srv, ts, first := heldFirst(t)
+	ctx := testCtx(t)
 	if g, p := srv.counts(); g != 1 || p != 0 {
 		t.Fatalf("gets %d posts %d", g, p)
 	}
@@ -199,17 +214,9 @@ func TestTokenSourceBasicThenRenew(t *testing.T) {
 }
 
 func TestTokenSourceRenewFailureKeepsOldJWT(t *testing.T) {
-	clk := clock.NewFake(time.Unix(1700000000, 0))
-	srv := newKeyfaxServer(t, clk)
-	ts := newHTTPTokenSource(t, srv, vKey)
+	clk, srv, ts, first := heldFirst(t)
 	ctx := testCtx(t)
-	first, err := ts.Token(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.mu.Lock()
-	srv.postStatus = 500
-	srv.mu.Unlock()
+	srv.answerPosts(500)
 
 	clk.Advance(24*time.Hour - 2*time.Minute)
 	tok, err := ts.Token(ctx)
@@ -239,17 +246,9 @@ func TestTokenSourceRenewFailureKeepsOldJWT(t *testing.T) {
 }
 
 func TestTokenSourceRenew401FallsBackToGet(t *testing.T) {
-	clk := clock.NewFake(time.Unix(1700000000, 0))
-	srv := newKeyfaxServer(t, clk)
-	ts := newHTTPTokenSource(t, srv, vKey)
+	clk, srv, ts, first := heldFirst(t)
 	ctx := testCtx(t)
-	first, err := ts.Token(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.mu.Lock()
-	srv.postStatus = 401
-	srv.mu.Unlock()
+	srv.answerPosts(401)
 	clk.Advance(24*time.Hour - time.Minute)
 	tok, err := ts.Token(ctx)
 	if err != nil || tok == first || !tok.Expiry.Equal(clk.Now().Add(24*time.Hour)) {
