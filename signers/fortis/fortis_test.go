@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/flow"
@@ -191,13 +192,7 @@ const secret = "s3cr3t-Value-do-not-print"
 
 func checkErr(t *testing.T, name string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Errorf("%s: err = %v, want %v", name, err, want)
-		return
-	}
-	if strings.Contains(err.Error(), secret) {
-		t.Errorf("%s: secret in error message %q", name, err)
-	}
+	testkit.CheckErr(t, name, err, want, secret)
 }
 
 func TestBadInput(t *testing.T) {
