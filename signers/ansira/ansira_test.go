@@ -48,14 +48,7 @@ func TestTokenRequestBytes(t *testing.T) {
 		"Accept":        "application/json",
 		"Cache-Control": "no-cache",
 	}
-	if len(req.Header) != len(want) {
-		t.Errorf("headers %v", req.Header)
-	}
-	for k, v := range want {
-		if req.Header[k] != v {
-			t.Errorf("%s = %q, want %q", k, req.Header[k], v)
-		}
-	}
+	testkit.SameHeader(t, req.Header, want)
 	const body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer" +
 		"&scope=campaigns%3Aread+assets.write+%2A~" +
 		"&assertion=eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln%2B%2F%3D"

@@ -48,14 +48,7 @@ func TestHMACVector(t *testing.T) {
 		"timestamp":    "1422283692",
 		"hash-key":     "21800953f8bc7ead8de43c5dd22d4603297a32930571059e0efc54ff1668855a",
 	}
-	if len(s.Header) != len(want) {
-		t.Fatalf("headers %v", s.Header)
-	}
-	for k, v := range want {
-		if s.Header[k] != v {
-			t.Errorf("%s = %q, want %q", k, s.Header[k], v)
-		}
-	}
+	testkit.SameHeader(t, s.Header, want)
 	if s.StringToSign != "11e95f8ec39de8fbdb0a4f1a1422283692" {
 		t.Errorf("StringToSign = %q", s.StringToSign)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/apisign/apisign/signers"
 )
 
 // CheckErr fails the test when err is not want (errors.Is: every error of the
@@ -34,5 +36,19 @@ func Refuses[T any](t testing.TB, ok T, edits map[string]Edit[T], use func(T) er
 		v := ok
 		e.Mod(&v)
 		CheckErr(t, name, use(v), e.Want, secret)
+	}
+}
+
+// SameHeader fails the test unless got holds exactly the fields of want: a
+// signer adds no header that the vector does not list.
+func SameHeader(t testing.TB, got, want signers.Header) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("headers = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("header %s = %q, want %q", k, got[k], v)
+		}
 	}
 }
