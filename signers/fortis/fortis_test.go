@@ -340,22 +340,7 @@ func TestTokenMethodSeedExample(t *testing.T) {
 		in["password"] != "xxxxxxxx" || in["domain"] != "xxxx.sandbox.domain.com" {
 		t.Fatalf("body %s: %v", r.Body, err)
 	}
-	const answer = `{
-    "token": {
-        "id": "123456789012345678901234",
-        "expire": 15,
-        "first_name": "John",
-        "last_name": "Doe",
-        "password_expire_ts": 1422283692,
-        "time": 1402283692,
-        "token": "abcdefghijklmnop",
-        "username": "myusername",
-        "primary_location_id": "123456789012345678901234",
-        "timezone": "America/New_York",
-        "user_type_id": 200
-    }
-}`
-	o, err := ParseOpenResponse(200, []byte(answer))
+	o, err := ParseOpenResponse(200, []byte(testkit.FortisDocOpened))
 	if err != nil || o.Token != "abcdefghijklmnop" || o.Expire != 15*time.Minute {
 		t.Fatalf("%+v, %v", o, err)
 	}
