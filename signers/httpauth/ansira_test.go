@@ -227,14 +227,11 @@ func readCampaigns(body []byte) ([]campaign, error) {
 // headerLog records one header field of every request that reaches the network.
 type headerLog struct {
 	name string
-	mu   sync.Mutex
-	seen []string
+	seen recorder[string]
 }
 
 func (l *headerLog) RoundTrip(r *http.Request) (*http.Response, error) {
-	l.mu.Lock()
-	l.seen = append(l.seen, r.Header.Get(l.name))
-	l.mu.Unlock()
+	l.seen.add(r.Header.Get(l.name))
 	return http.DefaultTransport.RoundTrip(r)
 }
 
@@ -268,8 +265,8 @@ func TestAnsiraPagesAgainstEmulator(t *testing.T) {
 	if !slices.EqualFunc(pages, want, slices.Equal) {
 		t.Fatalf("pages %v, want %v", pages, want)
 	}
-	if len(wire.seen) != 3 || strings.Join(wire.seen, ",") != "no-cache,no-cache,no-cache" {
-		t.Fatalf("Cache-Control on the API calls: %q", wire.seen)
+	if seen := wire.seen.list(); len(seen) != 3 || strings.Join(seen, ",") != "no-cache,no-cache,no-cache" {
+		t.Fatalf("Cache-Control on the API calls: %q", seen)
 	}
 
 	// A page the emulator refuses (page_size over its 100) ends the iteration

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,9 +28,7 @@ const fonnKey = "fonn-subscription-key-0123456789"
 // good, 401 otherwise, recording every request.
 type fonnAPI struct {
 	good map[string]bool
-
-	mu   sync.Mutex
-	seen []fonnSeen
+	seen recorder[fonnSeen]
 }
 
 type fonnSeen struct {
@@ -42,20 +39,12 @@ func (f *fonnAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	s := fonnSeen{r.Header.Get("Ocp-Apim-Subscription-Key"), r.Header.Get("Authorization"),
 		r.Header.Get("impersonatedUserExternalId"), string(b)}
-	f.mu.Lock()
-	f.seen = append(f.seen, s)
-	f.mu.Unlock()
+	f.seen.add(s)
 	if s.key != fonnKey || !f.good[s.auth] {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
 	io.WriteString(w, "ok")
-}
-
-func (f *fonnAPI) requests() []fonnSeen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]fonnSeen(nil), f.seen...)
 }
 
 func fonnDo(t *testing.T, rt http.RoundTripper, method, url, body string) (int, error) {
@@ -89,7 +78,7 @@ func TestFonnTransportStatic(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("%d, %v", status, err)
 	}
-	got := api.requests()
+	got := api.seen.list()
 	want := fonnSeen{fonnKey, "static-token", "ext-7", `{"name":"x"}`}
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("server saw %+v, want %+v", got, want)
@@ -113,7 +102,7 @@ func TestFonnTransportStatic(t *testing.T) {
 			t.Errorf("secret in %q", err)
 		}
 	}
-	if n := len(api.requests()); n != 1 {
+	if n := len(api.seen.list()); n != 1 {
 		t.Fatalf("%d requests reached the server", n)
 	}
 }
@@ -134,7 +123,7 @@ func TestFonnTransportTokenSource(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("%d, %v", status, err)
 	}
-	got := api.requests()
+	got := api.seen.list()
 	if len(got) != 2 || got[0].auth != "tok-1" || got[1].auth != "tok-2" || fetches.Load() != 2 {
 		t.Fatalf("server saw %+v after %d fetches", got, fetches.Load())
 	}
@@ -149,13 +138,11 @@ func TestFonnTransportTokenSource(t *testing.T) {
 	}
 
 	// A second 401 is returned as it is: one retry, not a loop.
-	api.mu.Lock()
 	api.good = map[string]bool{}
-	api.seen = nil
-	api.mu.Unlock()
+	api.seen.reset()
 	status, err = fonnDo(t, rt, "GET", ts.URL+"/api/v1/x", "")
-	if err != nil || status != 401 || len(api.requests()) != 2 || fetches.Load() != 3 {
-		t.Fatalf("%d, %v, %d requests, %d fetches", status, err, len(api.requests()), fetches.Load())
+	if err != nil || status != 401 || len(api.seen.list()) != 2 || fetches.Load() != 3 {
+		t.Fatalf("%d, %v, %d requests, %d fetches", status, err, len(api.seen.list()), fetches.Load())
 	}
 }
 
@@ -174,18 +161,18 @@ func TestFonnTransportPlainSource(t *testing.T) {
 	ts := httptest.NewServer(api)
 	defer ts.Close()
 	rt := &Transport{Source: staticSource{tok: token.Token{Value: "bad"}}, Authorizer: fonn.Authorizer{SubscriptionKey: fonnKey}}
-	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 401 || len(api.requests()) != 2 {
-		t.Fatalf("%d, %v, %d requests", status, err, len(api.requests()))
+	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 401 || len(api.seen.list()) != 2 {
+		t.Fatalf("%d, %v, %d requests", status, err, len(api.seen.list()))
 	}
 	rt.Source = staticSource{tok: token.Token{Value: "good"}}
-	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 200 || api.requests()[2].body != "b" {
+	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 200 || api.seen.list()[2].body != "b" {
 		t.Fatalf("%d, %v", status, err)
 	}
 	rt.Source = staticSource{err: signers.E(signers.CodeTokenExpired, "test", "no token")}
 	if _, err := fonnDo(t, rt, "GET", ts.URL+"/x", ""); !errors.Is(err, signers.ErrTokenExpired) {
 		t.Fatalf("source error: %v", err)
 	}
-	if n := len(api.requests()); n != 3 {
+	if n := len(api.seen.list()); n != 3 {
 		t.Fatalf("%d requests", n)
 	}
 }
@@ -210,8 +197,8 @@ func TestFonnSecondaryKeyAgainstEmulator(t *testing.T) {
 			t.Fatalf("%d %s %v", status, body, err)
 		}
 	}
-	if want := []string{stale, cr.FonnSecondarySubscriptionKey, cr.FonnSecondarySubscriptionKey}; !slices.Equal(wire.seen, want) {
-		t.Fatalf("keys sent %q, want %q", wire.seen, want)
+	if want := []string{stale, cr.FonnSecondarySubscriptionKey, cr.FonnSecondarySubscriptionKey}; !slices.Equal(wire.seen.list(), want) {
+		t.Fatalf("keys sent %q, want %q", wire.seen.list(), want)
 	}
 	// Without a secondary the gateway's 401 is the answer.
 	c.Transport = &Fonn{Credentials: fonn.Credentials{SubscriptionKey: stale, AccessToken: cr.FonnAccessToken}}
@@ -219,18 +206,18 @@ func TestFonnSecondaryKeyAgainstEmulator(t *testing.T) {
 		t.Fatalf("no secondary: %d %v", status, err)
 	}
 	// A bad access token with a good key: one request, the 401 returned.
-	wire.seen = nil
+	wire.seen.reset()
 	c.Transport = &Fonn{Base: wire, Secondary: cr.FonnSecondarySubscriptionKey,
 		Credentials: fonn.Credentials{SubscriptionKey: cr.FonnSubscriptionKey, AccessToken: "not-a-token"}}
-	if status, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 401 || len(wire.seen) != 1 {
-		t.Fatalf("bad token: %d %v, %d requests", status, err, len(wire.seen))
+	if status, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 401 || len(wire.seen.list()) != 1 {
+		t.Fatalf("bad token: %d %v, %d requests", status, err, len(wire.seen.list()))
 	}
 	// Both keys refused: two requests, the 401 returned, no loop.
-	wire.seen = nil
+	wire.seen.reset()
 	c.Transport = &Fonn{Base: wire, Secondary: "also-regenerated",
 		Credentials: fonn.Credentials{SubscriptionKey: stale, AccessToken: cr.FonnAccessToken}}
-	if status, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 401 || len(wire.seen) != 2 {
-		t.Fatalf("both keys refused: %d %v, %d requests", status, err, len(wire.seen))
+	if status, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 401 || len(wire.seen.list()) != 2 {
+		t.Fatalf("both keys refused: %d %v, %d requests", status, err, len(wire.seen.list()))
 	}
 }
 

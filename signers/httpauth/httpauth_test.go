@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -193,4 +194,37 @@ func postAPI(t *testing.T, c *http.Client, url, body string) (int, string) {
 		t.Fatal(err)
 	}
 	return status, answer
+}
+
+// recorder keeps, in order, what a test server or transport saw: safe for the
+// server's goroutines and the test's reads.
+type recorder[T any] struct {
+	mu  sync.Mutex
+	all []T
+}
+
+func (r *recorder[T]) add(v T) {
+	r.mu.Lock()
+	r.all = append(r.all, v)
+	r.mu.Unlock()
+}
+
+// list returns a copy of what was seen so far.
+func (r *recorder[T]) list() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]T(nil), r.all...)
+}
+
+func (r *recorder[T]) last() T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.all[len(r.all)-1]
+}
+
+// reset forgets what was seen.
+func (r *recorder[T]) reset() {
+	r.mu.Lock()
+	r.all = nil
+	r.mu.Unlock()
 }

@@ -44,7 +44,7 @@ type keyfaxAPI struct {
 	mu      sync.Mutex
 	serial  int
 	valid   map[string]bool
-	seen    []kfSeen
+	seen    recorder[kfSeen]
 	gets    int
 	verrors []error
 }
@@ -84,9 +84,7 @@ func (a *keyfaxAPI) revokeAll() {
 func (a *keyfaxAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	auth := r.Header.Get("Authorization")
-	a.mu.Lock()
-	a.seen = append(a.seen, kfSeen{r.Method, r.RequestURI, auth, string(body)})
-	a.mu.Unlock()
+	a.seen.add(kfSeen{r.Method, r.RequestURI, auth, string(body)})
 
 	authorized := false
 	switch {
@@ -132,12 +130,6 @@ func (a *keyfaxAPI) lastVerifyError() error {
 	return a.verrors[len(a.verrors)-1]
 }
 
-func (a *keyfaxAPI) requests() []kfSeen {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]kfSeen(nil), a.seen...)
-}
-
 func TestKeyfaxBasicTransport(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	api, srv := newKeyfaxAPI(t, clk)
@@ -162,7 +154,7 @@ func TestKeyfaxBasicTransport(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("third request: %d %v", status, err)
 	}
-	seen := api.requests()
+	seen := api.seen.list()
 	if seen[0].method != "POST" || seen[0].target != "/Interview/api/v1/startup?name=M%C3%BCller%20Stra%C3%9Fe&x=%221%22" {
 		t.Errorf("sent %s %s", seen[0].method, seen[0].target)
 	}
@@ -217,8 +209,8 @@ func TestKeyfaxBearerTransport(t *testing.T) {
 		t.Fatalf("%d %q %v", status, got, err)
 	}
 	first := src.Current()
-	if want := "Bearer Dev:" + first.Value; api.requests()[1].auth != want {
-		t.Errorf("sent %q, want %q", api.requests()[1].auth, want)
+	if want := "Bearer Dev:" + first.Value; api.seen.list()[1].auth != want {
+		t.Errorf("sent %q, want %q", api.seen.list()[1].auth, want)
 	}
 
 	// The server forgets its JWTs: one 401, the JWT is dropped, a fresh one is

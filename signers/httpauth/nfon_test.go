@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -34,8 +33,7 @@ type nfonServer struct {
 	now  time.Time
 	fail atomic.Int32 // answer this many requests 503 before verifying
 
-	mu   sync.Mutex
-	seen []nfonSeen
+	seen recorder[nfonSeen]
 }
 
 type nfonSeen struct {
@@ -53,21 +51,13 @@ func (s *nfonServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &nfon.Verifier{Keys: func(id string) (string, bool) { return nfonSecret, id == nfonKeyID }}
 	id, err := v.Verify(r.Method, r.RequestURI, FromHTTP(r.Header), body, s.now)
-	s.mu.Lock()
-	s.seen = append(s.seen, nfonSeen{r.RequestURI, r.Header.Clone(), string(body), signers.CodeOf(err)})
-	s.mu.Unlock()
+	s.seen.add(nfonSeen{r.RequestURI, r.Header.Clone(), string(body), signers.CodeOf(err)})
 	if err != nil {
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, string(signers.CodeOf(err)))
 		return
 	}
 	io.WriteString(w, "hello "+id)
-}
-
-func (s *nfonServer) last() nfonSeen {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.seen[len(s.seen)-1]
 }
 
 func nfonClient(t *testing.T, clk clock.Clock, rt http.RoundTripper) *http.Client {
@@ -137,7 +127,7 @@ func TestNFONTransport(t *testing.T) {
 			if status != 200 || answer != "hello "+nfonKeyID {
 				t.Fatalf("status %d %q", status, answer)
 			}
-			got := srv.last()
+			got := srv.seen.last()
 			if got.target != tc.target {
 				t.Fatalf("server received %q, want %q", got.target, tc.target)
 			}
@@ -196,7 +186,7 @@ func TestNFONTransportClockAndRetry(t *testing.T) {
 	if status, answer := nfonDo(t, c, req); status != 200 || answer != "hello "+nfonKeyID {
 		t.Fatalf("after retries: %d %q", status, answer)
 	}
-	if got := srv.last(); got.body != nfonBody || got.header.Get("Content-MD5") != "4a51ed3a364b24112745d91921b177e5" {
+	if got := srv.seen.last(); got.body != nfonBody || got.header.Get("Content-MD5") != "4a51ed3a364b24112745d91921b177e5" {
 		t.Fatalf("server got %q, md5 %q", got.body, got.header.Get("Content-MD5"))
 	}
 	if len(clk.Sleeps()) != 2 {
