@@ -1,5 +1,3 @@
-//go:build !js
-
 package keyfax
 
 import (
@@ -7,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +24,6 @@ type keyfaxServer struct {
 	t        *testing.T
 	clk      *clock.Fake
 	verifier *Verifier
-	srv      *httptest.Server
 
 	mu          sync.Mutex
 	gets, posts int
@@ -39,10 +35,16 @@ type keyfaxServer struct {
 }
 
 func newKeyfaxServer(t *testing.T, clk *clock.Fake) *keyfaxServer {
-	s := &keyfaxServer{t: t, clk: clk, verifier: newVerifier(t, clk), issued: map[string]time.Time{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve)) // listens on 127.0.0.1
-	t.Cleanup(s.srv.Close)
-	return s
+	return &keyfaxServer{t: t, clk: clk, verifier: newVerifier(t, clk), issued: map[string]time.Time{}}
+}
+
+// serverURL is where the token sources reach keyfaxServer: in memory
+// (testkit.InMemory), so that the tests also run under GOOS=js.
+const serverURL = "http://keyfax.test"
+
+// doer sends requests to the server in memory.
+func (s *keyfaxServer) doer() testkit.Doer {
+	return testkit.Doer{Client: &http.Client{Transport: testkit.InMemory{Handler: http.HandlerFunc(s.serve)}}}
 }
 
 func (s *keyfaxServer) counts() (gets, posts int) {
@@ -128,8 +130,8 @@ func newHTTPTokenSource(t *testing.T, s *keyfaxServer, key string) *TokenSource 
 		t.Fatal(err)
 	}
 	ts, err := NewTokenSource(TokenConfig{
-		BaseURL: s.srv.URL + "/Interview/",
-		Doer:    testkit.Doer{Client: &http.Client{Timeout: 10 * time.Second}},
+		BaseURL: serverURL + "/Interview/",
+		Doer:    s.doer(),
 		Clock:   s.clk,
 		Signer:  signer,
 	})
@@ -341,9 +343,9 @@ func TestTokenSourceInitialOverHTTP(t *testing.T) {
 	// The broker's part: it mints the JWT with Basic (here a second TokenSource).
 	broker := newHTTPTokenSource(t, srv, vKey)
 	ts, err := NewTokenSource(TokenConfig{
-		BaseURL:  srv.srv.URL + "/Interview",
+		BaseURL:  serverURL + "/Interview",
 		HostName: vHost,
-		Doer:     testkit.Doer{Client: &http.Client{Timeout: 10 * time.Second}},
+		Doer:     srv.doer(),
 		Clock:    clk,
 		Initial: func(ctx context.Context, _ string) (string, error) {
 			mu.Lock()
