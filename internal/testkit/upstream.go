@@ -1,8 +1,11 @@
-// Package testkit holds the test helpers that the broker's tests, the Worker's
-// workerd test and the benchmarks share: the recording, failure-scripting
+// Package testkit holds the test helpers that more than one package's tests
+// share, so that each is written once: the recording, failure-scripting
 // upstream in front of the provider emulators (internal/sandbox), an in-memory
-// transport, the secret leak scan, and running the Worker in workerd with the
-// committed configuration (wasm/broker/workerd.capnp).
+// transport and a Doer for the provider packages, the secret leak scan, the
+// error, bad-input and header checks of the core's tests, the vendors'
+// document examples, serving a broker until a test ends, and running the
+// Worker in workerd with the committed configuration
+// (wasm/broker/workerd.capnp).
 package testkit
 
 import (
