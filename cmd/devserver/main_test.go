@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers/keyfax"
 	"github.com/apisign/apisign/wasm/broker"
 )
@@ -50,20 +51,7 @@ func startServer(t *testing.T) *server {
 	if logs.Len() > 0 {
 		t.Errorf("the broker reported configuration problems: %s", logs.String())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- broker.Serve(ctx, ln, srv.handler) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("serve did not return after cancel")
-		}
-	})
+	testkit.ServeUntilEnd(t, func(ctx context.Context) error { return broker.Serve(ctx, ln, srv.handler) })
 	return srv
 }
 

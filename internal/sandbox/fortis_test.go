@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/fortis"
 	"github.com/apisign/apisign/signers/token"
@@ -177,40 +178,16 @@ func TestFortisAPIKey(t *testing.T) {
 	wantStatus(t, "no developer id", h.fortisTransactions(signers.Header{"user-id": c.FortisUserID, "user-api-key": c.FortisUserAPIKey}), 401)
 }
 
-// The document's POST /v2/token request and response.
-const (
-	fortisDocOpen = `{
-    "username": "myusername", //REQUIRED
-    "password": "xxxxxxxx", //REQUIRED
-    "domain": "xxxx.sandbox.domain.com" //REQUIRED
-}`
-	fortisDocOpened = `{
-    "token": {
-        "id": "123456789012345678901234",
-        "expire": 15,
-        "first_name": "John",
-        "last_name": "Doe",
-        "password_expire_ts": 1422283692,
-        "time": 1402283692,
-        "token": "abcdefghijklmnop",
-        "username": "myusername",
-        "primary_location_id": "123456789012345678901234",
-        "timezone": "America/New_York",
-        "user_type_id": 200
-    }
-}`
-)
-
 func TestFortisOpenAsDocumented(t *testing.T) {
 	h := start(t, Options{})
 	e := h.env
 	dev := signers.Header{"developer-id": e["FORTIS_DEVELOPER_ID"], "Content-Type": "application/json"}
 	// The document's request with its comments removed and our values in.
 	body := strings.NewReplacer(" //REQUIRED", "", "myusername", e["FORTIS_USERNAME"], "xxxxxxxx", e["FORTIS_PASSWORD"],
-		"xxxx.sandbox.domain.com", e["FORTIS_DOMAIN"]).Replace(fortisDocOpen)
+		"xxxx.sandbox.domain.com", e["FORTIS_DOMAIN"]).Replace(testkit.FortisDocOpen)
 	r := h.call("POST", e["FORTIS_BASE_URL"]+"/v2/token", dev, body)
 	wantStatus(t, "POST /v2/token", r, 201)
-	sameShape(t, "token answer", r.Body, fortisDocOpened)
+	sameShape(t, "token answer", r.Body, testkit.FortisDocOpened)
 	m := decode(t, r.Body)
 	if path(m, "token", "expire") != 15.0 || path(m, "token", "username") != e["FORTIS_USERNAME"] || len(path(m, "token", "token").(string)) != 16 {
 		t.Errorf("token answer: %s", r.Body)

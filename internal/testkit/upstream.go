@@ -1,8 +1,11 @@
-// Package testkit holds the test helpers that the broker's tests, the Worker's
-// workerd test and the benchmarks share: the recording, failure-scripting
+// Package testkit holds the test helpers that more than one package's tests
+// share, so that each is written once: the recording, failure-scripting
 // upstream in front of the provider emulators (internal/sandbox), an in-memory
-// transport, the secret leak scan, and running the Worker in workerd with the
-// committed configuration (wasm/broker/workerd.capnp).
+// transport and a Doer for the provider packages, the secret leak scan, the
+// error, bad-input and header checks of the core's tests, the vendors'
+// document examples, serving a broker until a test ends, and running the
+// Worker in workerd with the committed configuration
+// (wasm/broker/workerd.capnp).
 package testkit
 
 import (
@@ -15,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Upstream sits between a broker and the provider emulators (Handler). It
@@ -91,6 +95,30 @@ func (s *statusWriter) WriteHeader(code int) {
 func (s *statusWriter) Write(b []byte) (int, error) {
 	s.wrote = true
 	return s.ResponseWriter.Write(b)
+}
+
+// Overlapping runs call(0) to call(n-1) at once, every provider request held
+// back (a script) until pause has passed, so that the calls overlap at the
+// broker: what a single flight must merge. A call that comes later finds the
+// result cached, which the tests accept as well. It returns when all are done.
+func (u *Upstream) Overlapping(n int, pause time.Duration, call func(i int)) {
+	release := make(chan struct{})
+	u.SetScript(func(http.ResponseWriter, *http.Request) bool {
+		<-release
+		return false
+	})
+	defer u.SetScript(nil)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			call(i)
+		}()
+	}
+	time.Sleep(pause)
+	close(release)
+	wg.Wait()
 }
 
 // Requests returns what reached the providers so far.

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/internal/nodecheck"
@@ -24,13 +25,7 @@ const secret = "s3cret/+=do-not-print"
 
 func checkErr(t *testing.T, name string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Errorf("%s: err = %v, want %v", name, err, want)
-		return
-	}
-	if strings.Contains(err.Error(), secret) {
-		t.Errorf("%s: secret in error message %q", name, err)
-	}
+	testkit.CheckErr(t, name, err, want, secret)
 }
 
 func TestTokenRequestBytes(t *testing.T) {
@@ -53,14 +48,7 @@ func TestTokenRequestBytes(t *testing.T) {
 		"Accept":        "application/json",
 		"Cache-Control": "no-cache",
 	}
-	if len(req.Header) != len(want) {
-		t.Errorf("headers %v", req.Header)
-	}
-	for k, v := range want {
-		if req.Header[k] != v {
-			t.Errorf("%s = %q, want %q", k, req.Header[k], v)
-		}
-	}
+	testkit.SameHeader(t, req.Header, want)
 	const body = "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer" +
 		"&scope=campaigns%3Aread+assets.write+%2A~" +
 		"&assertion=eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln%2B%2F%3D"
@@ -78,31 +66,23 @@ func TestTokenRequestBytes(t *testing.T) {
 
 func TestTokenRequestBadInput(t *testing.T) {
 	ok := TokenRequestParams{TokenURL: ProductionTokenURL, ClientID: "c", ClientSecret: secret, Assertion: "a.b.c", Scope: "s"}
-	for name, c := range map[string]struct {
-		mod  func(*TokenRequestParams)
-		want error
-	}{
-		"empty url":      {func(p *TokenRequestParams) { p.TokenURL = "" }, signers.ErrInput},
-		"relative url":   {func(p *TokenRequestParams) { p.TokenURL = "/oauth/v2/oauth-token" }, signers.ErrInput},
-		"no scheme":      {func(p *TokenRequestParams) { p.TokenURL = "auth.sproutloud.com/oauth" }, signers.ErrInput},
-		"http remote":    {func(p *TokenRequestParams) { p.TokenURL = "http://auth.sproutloud.com/oauth/v2/oauth-token" }, signers.ErrInput},
-		"http lookalike": {func(p *TokenRequestParams) { p.TokenURL = "http://localhost.evil.example/t" }, signers.ErrInput},
-		"ftp":            {func(p *TokenRequestParams) { p.TokenURL = "ftp://auth.sproutloud.com/" }, signers.ErrInput},
-		"userinfo":       {func(p *TokenRequestParams) { p.TokenURL = "https://u:" + secret + "@auth.sproutloud.com/" }, signers.ErrInput},
-		"fragment":       {func(p *TokenRequestParams) { p.TokenURL = "https://auth.sproutloud.com/#x" }, signers.ErrInput},
-		"bad escape":     {func(p *TokenRequestParams) { p.TokenURL = "https://auth.sproutloud.com/%zz" }, signers.ErrInput},
-		"space":          {func(p *TokenRequestParams) { p.TokenURL = "https://auth.sproutloud.com/a b" }, signers.ErrInput},
-		"no host":        {func(p *TokenRequestParams) { p.TokenURL = "https:///oauth" }, signers.ErrInput},
-		"empty id":       {func(p *TokenRequestParams) { p.ClientID = "" }, signers.ErrKey},
-		"colon id":       {func(p *TokenRequestParams) { p.ClientID = "a:b" }, signers.ErrKey},
-		"empty secret":   {func(p *TokenRequestParams) { p.ClientSecret = "" }, signers.ErrKey},
-		"empty assert":   {func(p *TokenRequestParams) { p.Assertion = "" }, signers.ErrInput},
-	} {
-		p := ok
-		c.mod(&p)
-		_, err := TokenRequest(p)
-		checkErr(t, name, err, c.want)
-	}
+	testkit.Refuses(t, ok, map[string]testkit.Edit[TokenRequestParams]{
+		"empty url":      {Mod: func(p *TokenRequestParams) { p.TokenURL = "" }, Want: signers.ErrInput},
+		"relative url":   {Mod: func(p *TokenRequestParams) { p.TokenURL = "/oauth/v2/oauth-token" }, Want: signers.ErrInput},
+		"no scheme":      {Mod: func(p *TokenRequestParams) { p.TokenURL = "auth.sproutloud.com/oauth" }, Want: signers.ErrInput},
+		"http remote":    {Mod: func(p *TokenRequestParams) { p.TokenURL = "http://auth.sproutloud.com/oauth/v2/oauth-token" }, Want: signers.ErrInput},
+		"http lookalike": {Mod: func(p *TokenRequestParams) { p.TokenURL = "http://localhost.evil.example/t" }, Want: signers.ErrInput},
+		"ftp":            {Mod: func(p *TokenRequestParams) { p.TokenURL = "ftp://auth.sproutloud.com/" }, Want: signers.ErrInput},
+		"userinfo":       {Mod: func(p *TokenRequestParams) { p.TokenURL = "https://u:" + secret + "@auth.sproutloud.com/" }, Want: signers.ErrInput},
+		"fragment":       {Mod: func(p *TokenRequestParams) { p.TokenURL = "https://auth.sproutloud.com/#x" }, Want: signers.ErrInput},
+		"bad escape":     {Mod: func(p *TokenRequestParams) { p.TokenURL = "https://auth.sproutloud.com/%zz" }, Want: signers.ErrInput},
+		"space":          {Mod: func(p *TokenRequestParams) { p.TokenURL = "https://auth.sproutloud.com/a b" }, Want: signers.ErrInput},
+		"no host":        {Mod: func(p *TokenRequestParams) { p.TokenURL = "https:///oauth" }, Want: signers.ErrInput},
+		"empty id":       {Mod: func(p *TokenRequestParams) { p.ClientID = "" }, Want: signers.ErrKey},
+		"colon id":       {Mod: func(p *TokenRequestParams) { p.ClientID = "a:b" }, Want: signers.ErrKey},
+		"empty secret":   {Mod: func(p *TokenRequestParams) { p.ClientSecret = "" }, Want: signers.ErrKey},
+		"empty assert":   {Mod: func(p *TokenRequestParams) { p.Assertion = "" }, Want: signers.ErrInput},
+	}, func(p TokenRequestParams) error { _, err := TokenRequest(p); return err }, secret)
 	for _, u := range []string{"http://127.0.0.1:8787/ansira/token", "http://localhost/t", "http://[::1]:9/t", "https://auth.sproutloud.com/oauth/v2/oauth-token?x=1"} {
 		p := ok
 		p.TokenURL = u

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/flow"
@@ -47,14 +48,7 @@ func TestHMACVector(t *testing.T) {
 		"timestamp":    "1422283692",
 		"hash-key":     "21800953f8bc7ead8de43c5dd22d4603297a32930571059e0efc54ff1668855a",
 	}
-	if len(s.Header) != len(want) {
-		t.Fatalf("headers %v", s.Header)
-	}
-	for k, v := range want {
-		if s.Header[k] != v {
-			t.Errorf("%s = %q, want %q", k, s.Header[k], v)
-		}
-	}
+	testkit.SameHeader(t, s.Header, want)
 	if s.StringToSign != "11e95f8ec39de8fbdb0a4f1a1422283692" {
 		t.Errorf("StringToSign = %q", s.StringToSign)
 	}
@@ -191,13 +185,7 @@ const secret = "s3cr3t-Value-do-not-print"
 
 func checkErr(t *testing.T, name string, err, want error) {
 	t.Helper()
-	if !errors.Is(err, want) {
-		t.Errorf("%s: err = %v, want %v", name, err, want)
-		return
-	}
-	if strings.Contains(err.Error(), secret) {
-		t.Errorf("%s: secret in error message %q", name, err)
-	}
+	testkit.CheckErr(t, name, err, want, secret)
 }
 
 func TestBadInput(t *testing.T) {
@@ -352,22 +340,7 @@ func TestTokenMethodSeedExample(t *testing.T) {
 		in["password"] != "xxxxxxxx" || in["domain"] != "xxxx.sandbox.domain.com" {
 		t.Fatalf("body %s: %v", r.Body, err)
 	}
-	const answer = `{
-    "token": {
-        "id": "123456789012345678901234",
-        "expire": 15,
-        "first_name": "John",
-        "last_name": "Doe",
-        "password_expire_ts": 1422283692,
-        "time": 1402283692,
-        "token": "abcdefghijklmnop",
-        "username": "myusername",
-        "primary_location_id": "123456789012345678901234",
-        "timezone": "America/New_York",
-        "user_type_id": 200
-    }
-}`
-	o, err := ParseOpenResponse(200, []byte(answer))
+	o, err := ParseOpenResponse(200, []byte(testkit.FortisDocOpened))
 	if err != nil || o.Token != "abcdefghijklmnop" || o.Expire != 15*time.Minute {
 		t.Fatalf("%+v, %v", o, err)
 	}

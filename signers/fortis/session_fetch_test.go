@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/token"
@@ -69,25 +70,17 @@ func TestSessionWithBrokerOpener(t *testing.T) {
 
 func TestNewSessionConfigErrors(t *testing.T) {
 	ok := SessionConfig{BaseURL: "https://api.example.com", DeveloperID: "d", Username: "u", Password: secret, Domain: "dom", Doer: signers.DoerFunc(nil)}
-	for name, c := range map[string]struct {
-		mod  func(*SessionConfig)
-		want error
-	}{
-		"no base":     {func(c *SessionConfig) { c.BaseURL = "" }, signers.ErrInput},
-		"bad base":    {func(c *SessionConfig) { c.BaseURL = "api.example.com" }, signers.ErrInput},
-		"no dev":      {func(c *SessionConfig) { c.DeveloperID = "" }, signers.ErrInput},
-		"bad dev":     {func(c *SessionConfig) { c.DeveloperID = "a\nb" }, signers.ErrInput},
-		"no password": {func(c *SessionConfig) { c.Password = "" }, signers.ErrKey},
-		"no user":     {func(c *SessionConfig) { c.Username = "" }, signers.ErrKey},
-		"no domain":   {func(c *SessionConfig) { c.Domain = "" }, signers.ErrInput},
-		"no doer":     {func(c *SessionConfig) { c.Doer = nil }, signers.ErrConfig},
-		"margin":      {func(c *SessionConfig) { c.Margin = time.Hour }, signers.ErrInput},
-	} {
-		cfg := ok
-		c.mod(&cfg)
-		_, err := NewSession(cfg)
-		checkErr(t, name, err, c.want)
-	}
+	testkit.Refuses(t, ok, map[string]testkit.Edit[SessionConfig]{
+		"no base":     {Mod: func(c *SessionConfig) { c.BaseURL = "" }, Want: signers.ErrInput},
+		"bad base":    {Mod: func(c *SessionConfig) { c.BaseURL = "api.example.com" }, Want: signers.ErrInput},
+		"no dev":      {Mod: func(c *SessionConfig) { c.DeveloperID = "" }, Want: signers.ErrInput},
+		"bad dev":     {Mod: func(c *SessionConfig) { c.DeveloperID = "a\nb" }, Want: signers.ErrInput},
+		"no password": {Mod: func(c *SessionConfig) { c.Password = "" }, Want: signers.ErrKey},
+		"no user":     {Mod: func(c *SessionConfig) { c.Username = "" }, Want: signers.ErrKey},
+		"no domain":   {Mod: func(c *SessionConfig) { c.Domain = "" }, Want: signers.ErrInput},
+		"no doer":     {Mod: func(c *SessionConfig) { c.Doer = nil }, Want: signers.ErrConfig},
+		"margin":      {Mod: func(c *SessionConfig) { c.Margin = time.Hour }, Want: signers.ErrInput},
+	}, func(c SessionConfig) error { _, err := NewSession(c); return err }, secret)
 	if _, err := NewSession(ok); err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,3 @@
-//go:build !js
-
 package fortis
 
 import (
@@ -8,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,10 +18,10 @@ import (
 	"github.com/apisign/apisign/signers/clock"
 )
 
-// fakeFortis emulates POST /v2/token and DELETE /v2/token/{token}.
+// fakeFortis emulates POST /v2/token and DELETE /v2/token/{token}, in memory
+// (testkit.InMemory) at fakeURL, so that the tests also run under GOOS=js.
 type fakeFortis struct {
 	t       *testing.T
-	srv     *httptest.Server
 	opens   atomic.Int32
 	fail    atomic.Int32 // status to answer POST with, 0 = succeed
 	expire  atomic.Int32 // minutes announced, 0 = 15
@@ -36,10 +33,14 @@ type fakeFortis struct {
 }
 
 func newFakeFortis(t *testing.T) *fakeFortis {
-	f := &fakeFortis{t: t, live: map[string]bool{}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	return f
+	return &fakeFortis{t: t, live: map[string]bool{}}
+}
+
+const fakeURL = "http://fortis.test"
+
+// doer sends requests to the fake in memory.
+func (f *fakeFortis) doer() testkit.Doer {
+	return testkit.Doer{Client: &http.Client{Transport: testkit.InMemory{Handler: http.HandlerFunc(f.serve)}}}
 }
 
 func (f *fakeFortis) serve(w http.ResponseWriter, r *http.Request) {
@@ -100,8 +101,8 @@ func (f *fakeFortis) serve(w http.ResponseWriter, r *http.Request) {
 func newTestSession(t *testing.T, f *fakeFortis, clk clock.Clock) *Session {
 	t.Helper()
 	s, err := NewSession(SessionConfig{
-		BaseURL: f.srv.URL + "/", DeveloperID: "dev-1", Username: "me", Password: "pw", Domain: "dom",
-		Doer: testkit.Doer{Client: f.srv.Client()}, Clock: clk,
+		BaseURL: fakeURL + "/", DeveloperID: "dev-1", Username: "me", Password: "pw", Domain: "dom",
+		Doer: f.doer(), Clock: clk,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -297,8 +298,8 @@ func TestSessionBadAnswers(t *testing.T) {
 		}
 	}
 	f := newFakeFortis(t)
-	s, _ := NewSession(SessionConfig{BaseURL: f.srv.URL, DeveloperID: "dev-1", Username: "me", Password: "wrong-" + secret, Domain: "dom",
-		Doer: testkit.Doer{Client: f.srv.Client()}, Clock: clock.NewFake(st0)})
+	s, _ := NewSession(SessionConfig{BaseURL: fakeURL, DeveloperID: "dev-1", Username: "me", Password: "wrong-" + secret, Domain: "dom",
+		Doer: f.doer(), Clock: clock.NewFake(st0)})
 	_, err := s.Token(ctxT(t))
 	checkErr(t, "wrong password", err, signers.ErrHTTP)
 }

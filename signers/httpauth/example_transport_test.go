@@ -10,7 +10,9 @@ import (
 	"net/http/httptest"
 	"strconv"
 
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/signers/ansira"
+	"github.com/apisign/apisign/signers/fortis"
 	"github.com/apisign/apisign/signers/httpauth"
 	"github.com/apisign/apisign/signers/token"
 )
@@ -42,4 +44,34 @@ func ExampleTransport() {
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Print(resp.StatusCode, " ", string(body))
 	// Output: 200 hello with Bearer token-2
+}
+
+// Fortis OAuth: `Authorization: Bearer <access token>` with developer-id,
+// through the one Transport. The OAuth process itself (grant, endpoints) is on
+// a page outside Fortis' document, so Fetch is yours: here the emulator issues
+// the token.
+func ExampleTransport_fortisOAuth() {
+	sb := sandbox.New(sandbox.Options{})
+	api := httptest.NewServer(sb)
+	defer api.Close()
+
+	src, err := fortis.NewOAuthSource(fortis.OAuthConfig{
+		Fetch: func(ctx context.Context, refused token.Token) (token.Token, error) {
+			return token.Token{Value: sb.IssueFortisOAuthToken()}, nil // your OAuth client here
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	client := &http.Client{Transport: &httpauth.Retry{Base: &httpauth.Transport{
+		Source:     src,
+		Authorizer: fortis.OAuthAuthorizer{DeveloperID: sb.Credentials().FortisDeveloperID},
+	}}}
+	resp, err := client.Get(api.URL + "/fortis/v2/transactions")
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	fmt.Println(resp.StatusCode)
+	// Output: 200
 }

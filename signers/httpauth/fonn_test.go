@@ -8,13 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/fonn"
@@ -27,9 +28,7 @@ const fonnKey = "fonn-subscription-key-0123456789"
 // good, 401 otherwise, recording every request.
 type fonnAPI struct {
 	good map[string]bool
-
-	mu   sync.Mutex
-	seen []fonnSeen
+	seen recorder[fonnSeen]
 }
 
 type fonnSeen struct {
@@ -40,20 +39,12 @@ func (f *fonnAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	s := fonnSeen{r.Header.Get("Ocp-Apim-Subscription-Key"), r.Header.Get("Authorization"),
 		r.Header.Get("impersonatedUserExternalId"), string(b)}
-	f.mu.Lock()
-	f.seen = append(f.seen, s)
-	f.mu.Unlock()
+	f.seen.add(s)
 	if s.key != fonnKey || !f.good[s.auth] {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
 	io.WriteString(w, "ok")
-}
-
-func (f *fonnAPI) requests() []fonnSeen {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]fonnSeen(nil), f.seen...)
 }
 
 func fonnDo(t *testing.T, rt http.RoundTripper, method, url, body string) (int, error) {
@@ -87,7 +78,7 @@ func TestFonnTransportStatic(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("%d, %v", status, err)
 	}
-	got := api.requests()
+	got := api.seen.list()
 	want := fonnSeen{fonnKey, "static-token", "ext-7", `{"name":"x"}`}
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("server saw %+v, want %+v", got, want)
@@ -111,7 +102,7 @@ func TestFonnTransportStatic(t *testing.T) {
 			t.Errorf("secret in %q", err)
 		}
 	}
-	if n := len(api.requests()); n != 1 {
+	if n := len(api.seen.list()); n != 1 {
 		t.Fatalf("%d requests reached the server", n)
 	}
 }
@@ -132,7 +123,7 @@ func TestFonnTransportTokenSource(t *testing.T) {
 	if err != nil || status != 200 {
 		t.Fatalf("%d, %v", status, err)
 	}
-	got := api.requests()
+	got := api.seen.list()
 	if len(got) != 2 || got[0].auth != "tok-1" || got[1].auth != "tok-2" || fetches.Load() != 2 {
 		t.Fatalf("server saw %+v after %d fetches", got, fetches.Load())
 	}
@@ -147,13 +138,11 @@ func TestFonnTransportTokenSource(t *testing.T) {
 	}
 
 	// A second 401 is returned as it is: one retry, not a loop.
-	api.mu.Lock()
 	api.good = map[string]bool{}
-	api.seen = nil
-	api.mu.Unlock()
+	api.seen.reset()
 	status, err = fonnDo(t, rt, "GET", ts.URL+"/api/v1/x", "")
-	if err != nil || status != 401 || len(api.requests()) != 2 || fetches.Load() != 3 {
-		t.Fatalf("%d, %v, %d requests, %d fetches", status, err, len(api.requests()), fetches.Load())
+	if err != nil || status != 401 || len(api.seen.list()) != 2 || fetches.Load() != 3 {
+		t.Fatalf("%d, %v, %d requests, %d fetches", status, err, len(api.seen.list()), fetches.Load())
 	}
 }
 
@@ -172,18 +161,104 @@ func TestFonnTransportPlainSource(t *testing.T) {
 	ts := httptest.NewServer(api)
 	defer ts.Close()
 	rt := &Transport{Source: staticSource{tok: token.Token{Value: "bad"}}, Authorizer: fonn.Authorizer{SubscriptionKey: fonnKey}}
-	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 401 || len(api.requests()) != 2 {
-		t.Fatalf("%d, %v, %d requests", status, err, len(api.requests()))
+	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 401 || len(api.seen.list()) != 2 {
+		t.Fatalf("%d, %v, %d requests", status, err, len(api.seen.list()))
 	}
 	rt.Source = staticSource{tok: token.Token{Value: "good"}}
-	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 200 || api.requests()[2].body != "b" {
+	if status, err := fonnDo(t, rt, "POST", ts.URL+"/x", "b"); err != nil || status != 200 || api.seen.list()[2].body != "b" {
 		t.Fatalf("%d, %v", status, err)
 	}
 	rt.Source = staticSource{err: signers.E(signers.CodeTokenExpired, "test", "no token")}
 	if _, err := fonnDo(t, rt, "GET", ts.URL+"/x", ""); !errors.Is(err, signers.ErrTokenExpired) {
 		t.Fatalf("source error: %v", err)
 	}
-	if n := len(api.requests()); n != 3 {
+	if n := len(api.seen.list()); n != 3 {
 		t.Fatalf("%d requests", n)
+	}
+}
+
+// Fonn: two subscription keys "for seamlessly changing access keys without
+// service interruption". The primary was regenerated (the configured one is
+// now refused by the gateway): the request goes once more with the secondary,
+// and later requests use the secondary first. A refused access token is not a
+// refused key: it is returned without trying the other key.
+func TestFonnSecondaryKeyAgainstEmulator(t *testing.T) {
+	sb, base := emulators(t, sandbox.Options{})
+	cr := sb.Credentials()
+	wire := &headerLog{name: "Ocp-Apim-Subscription-Key"}
+	const stale = "regenerated-primary-key"
+	c := &http.Client{Transport: &Fonn{
+		Credentials: fonn.Credentials{SubscriptionKey: stale, AccessToken: cr.FonnAccessToken},
+		Secondary:   cr.FonnSecondarySubscriptionKey,
+		Base:        wire,
+	}}
+	for range 2 {
+		if status, body, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 200 {
+			t.Fatalf("%d %s %v", status, body, err)
+		}
+	}
+	if want := []string{stale, cr.FonnSecondarySubscriptionKey, cr.FonnSecondarySubscriptionKey}; !slices.Equal(wire.seen.list(), want) {
+		t.Fatalf("keys sent %q, want %q", wire.seen.list(), want)
+	}
+	// Without a secondary the gateway's 401 is the answer.
+	c.Transport = &Fonn{Credentials: fonn.Credentials{SubscriptionKey: stale, AccessToken: cr.FonnAccessToken}}
+	if status, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 401 {
+		t.Fatalf("no secondary: %d %v", status, err)
+	}
+	// A bad access token with a good key: one request, the 401 returned.
+	wire.seen.reset()
+	c.Transport = &Fonn{Base: wire, Secondary: cr.FonnSecondarySubscriptionKey,
+		Credentials: fonn.Credentials{SubscriptionKey: cr.FonnSubscriptionKey, AccessToken: "not-a-token"}}
+	if status, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 401 || len(wire.seen.list()) != 1 {
+		t.Fatalf("bad token: %d %v, %d requests", status, err, len(wire.seen.list()))
+	}
+	// Both keys refused: two requests, the 401 returned, no loop.
+	wire.seen.reset()
+	c.Transport = &Fonn{Base: wire, Secondary: "also-regenerated",
+		Credentials: fonn.Credentials{SubscriptionKey: stale, AccessToken: cr.FonnAccessToken}}
+	if status, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 401 || len(wire.seen.list()) != 2 {
+		t.Fatalf("both keys refused: %d %v, %d requests", status, err, len(wire.seen.list()))
+	}
+}
+
+// Fonn: "User impersonation is mandatory in requests made to project scoped
+// endpoints when authorized by Workspace Access Token". Told its token is a
+// workspace token, the Fonn RoundTripper refuses such a request (E_INPUT)
+// before sending; the emulator would refuse it too.
+func TestFonnWorkspaceTokenNeedsImpersonation(t *testing.T) {
+	sb, base := emulators(t, sandbox.Options{})
+	cr := sb.Credentials()
+	var sent atomic.Int32
+	ws := fonn.Credentials{SubscriptionKey: cr.FonnSubscriptionKey, AccessToken: cr.FonnWorkspaceToken, Workspace: true}
+	c := &http.Client{Transport: &Fonn{Credentials: ws, Base: countingTransport{&sent}}}
+	if _, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); !errors.Is(err, signers.ErrInput) || sent.Load() != 0 {
+		t.Fatalf("workspace token without impersonation: %v, %d sent", err, sent.Load())
+	}
+	ws.Workspace = false // not told: the request goes, and Fonn refuses it
+	c.Transport = &Fonn{Credentials: ws}
+	if status, _, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 400 {
+		t.Fatalf("untold workspace token: %d %v", status, err)
+	}
+	ws.Workspace, ws.ImpersonatedUserExternalID = true, "ext-42"
+	c.Transport = &Fonn{Credentials: ws}
+	if status, body, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil); err != nil || status != 200 {
+		t.Fatalf("impersonating: %d %s %v", status, body, err)
+	}
+}
+
+// Through the one Transport, the Authorizer sees the start of an error
+// answer's body: the gateway refusing the subscription key (fonn.KeyRefused)
+// is not taken for a refused token, so no token is fetched in vain.
+func TestFonnTransportKeyRefusalIsNotATokenRefusal(t *testing.T) {
+	sb, base := emulators(t, sandbox.Options{})
+	var fetches atomic.Int32
+	src := token.NewCache(func(context.Context, token.Token) (token.Token, error) {
+		fetches.Add(1)
+		return token.Token{Value: sb.Credentials().FonnAccessToken}, nil
+	}, 0, nil)
+	c := &http.Client{Transport: &Transport{Source: src, Authorizer: fonn.Authorizer{SubscriptionKey: "regenerated-primary-key"}}}
+	status, body, err := call(t, c, "GET", base+"/fonn/api/v1/projects", nil, nil)
+	if err != nil || status != 401 || !fonn.KeyRefused(status, []byte(body)) || fetches.Load() != 1 {
+		t.Fatalf("%d %s %v, %d token fetches", status, body, err, fetches.Load())
 	}
 }

@@ -5,6 +5,7 @@ package httpauth
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,9 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/fortis"
+	"github.com/apisign/apisign/signers/token"
 )
 
 func TestFortisAPIKeyTransport(t *testing.T) {
@@ -155,19 +158,7 @@ func TestFortisTokenTransport(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &http.Client{Transport: &Transport{Source: sess, Authorizer: fortis.Authorizer{DeveloperID: "dev-1"}}}
-	post := func(body string) (int, string) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/v2/contacts", strings.NewReader(body))
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	post := func(body string) (int, string) { return postAPI(t, c, srv.URL+"/v2/contacts", body) }
 
 	if st, b := post("one"); st != 200 || b != "tok-1" {
 		t.Fatalf("%d %s", st, b)
@@ -225,5 +216,79 @@ func TestFortisTransportConfigErrors(t *testing.T) {
 	}
 	if _, err := (&FortisHMAC{}).RoundTrip(req); signers.CodeOf(err) != signers.CodeConfig {
 		t.Fatal(err)
+	}
+}
+
+// Fortis: HMAC works on v2/accountform, accountvaults, payform,
+// routeraccountvault, salestax and transactions only. Without Strict a request
+// elsewhere is signed, sent and refused by the emulator; with Strict it is
+// E_INPUT and never sent. Root places the endpoints below the emulator's path.
+func TestFortisHMACStrictAgainstEmulator(t *testing.T) {
+	sb, base := emulators(t, sandbox.Options{})
+	cr := sb.Credentials()
+	signer, err := fortis.NewHMACSigner(cr.FortisDeveloperID, cr.FortisUserID, cr.FortisUserHashKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent atomic.Int32
+	counted := countingTransport{&sent}
+	loose := &http.Client{Transport: &FortisHMAC{Signer: signer, Base: counted}}
+	strict := &http.Client{Transport: &FortisHMAC{Signer: signer, Strict: true, Root: "/fortis", Base: counted}}
+
+	if status, body, err := call(t, loose, "GET", base+"/fortis/v2/contacts", nil, nil); err != nil || status != 401 {
+		t.Fatalf("loose, contacts: %d %s %v", status, body, err)
+	}
+	if sent.Load() != 1 {
+		t.Fatalf("%d requests sent", sent.Load())
+	}
+	for _, path := range []string{"/fortis/v2/contacts", "/fortis/v2/transactionsX", "/v2/transactions", "/fortis"} {
+		_, _, err := call(t, strict, "GET", base+path, nil, nil)
+		if !errors.Is(err, signers.ErrInput) || !strings.Contains(err.Error(), "v2/transactions") {
+			t.Errorf("strict, %s: %v, want E_INPUT naming the endpoints", path, err)
+		}
+		if err != nil && strings.Contains(err.Error(), cr.FortisUserHashKey) {
+			t.Errorf("secret in %q", err)
+		}
+	}
+	if sent.Load() != 1 {
+		t.Fatalf("strict mode sent %d requests", sent.Load()-1)
+	}
+	for _, c := range []*http.Client{loose, strict} {
+		if status, body, err := call(t, c, "GET", base+"/fortis/v2/transactions", nil, nil); err != nil || status != 200 {
+			t.Fatalf("transactions: %d %s %v", status, body, err)
+		}
+	}
+}
+
+// countingTransport counts the requests that reach the network.
+type countingTransport struct{ n *atomic.Int32 }
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// Fortis OAuth as a mode of the one Transport: a token refused with 401 is
+// replaced once from the OAuthSource, and the request sent again.
+func TestFortisOAuthTransportAgainstEmulator(t *testing.T) {
+	sb, base := emulators(t, sandbox.Options{})
+	var fetches atomic.Int32
+	src, err := fortis.NewOAuthSource(fortis.OAuthConfig{Fetch: func(_ context.Context, refused token.Token) (token.Token, error) {
+		if fetches.Add(1) == 1 {
+			return token.Token{Value: "revoked-by-fortis"}, nil
+		}
+		return token.Token{Value: sb.IssueFortisOAuthToken()}, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: &Transport{Source: src,
+		Authorizer: fortis.OAuthAuthorizer{DeveloperID: sb.Credentials().FortisDeveloperID}}}
+	status, body, err := call(t, c, "GET", base+"/fortis/v2/transactions", nil, nil)
+	if err != nil || status != 200 || fetches.Load() != 2 {
+		t.Fatalf("%d %s %v, %d fetches", status, body, err, fetches.Load())
+	}
+	if status, _, err := call(t, c, "GET", base+"/fortis/v2/contacts", nil, nil); err != nil || status != 200 || fetches.Load() != 2 {
+		t.Fatalf("second call: %d %v, %d fetches", status, err, fetches.Load())
 	}
 }

@@ -12,10 +12,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/retry"
@@ -142,4 +144,87 @@ func TestDoer(t *testing.T) {
 	if _, err := d.Do(context.Background(), &signers.Request{Method: "GE T", URL: "http://127.0.0.1/"}); !errors.Is(err, signers.ErrInput) {
 		t.Fatalf("bad method: %v", err)
 	}
+}
+
+// emulators serves the sandbox's provider emulators (internal/sandbox, which
+// answer as the vendors' documents say) on a 127.0.0.1 server and returns them
+// with their base URL.
+func emulators(t *testing.T, opts sandbox.Options) (*sandbox.Sandbox, string) {
+	t.Helper()
+	var sb *sandbox.Sandbox
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { sb.ServeHTTP(w, r) }))
+	t.Cleanup(ts.Close)
+	opts.BaseURL = ts.URL
+	sb = sandbox.New(opts)
+	return sb, ts.URL
+}
+
+// call sends a request built from method, url and body with c, within a
+// bounded time, and returns the answer's status and body; a transport error
+// is returned as is.
+func call(t *testing.T, c *http.Client, method, url string, body io.Reader, header http.Header) (int, string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), nil
+}
+
+// postAPI POSTs body to url with c, as call does; a transport error fails the
+// test.
+func postAPI(t *testing.T, c *http.Client, url, body string) (int, string) {
+	t.Helper()
+	status, answer, err := call(t, c, "POST", url, strings.NewReader(body), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, answer
+}
+
+// recorder keeps, in order, what a test server or transport saw: safe for the
+// server's goroutines and the test's reads.
+type recorder[T any] struct {
+	mu  sync.Mutex
+	all []T
+}
+
+func (r *recorder[T]) add(v T) {
+	r.mu.Lock()
+	r.all = append(r.all, v)
+	r.mu.Unlock()
+}
+
+// list returns a copy of what was seen so far.
+func (r *recorder[T]) list() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]T(nil), r.all...)
+}
+
+func (r *recorder[T]) last() T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.all[len(r.all)-1]
+}
+
+// reset forgets what was seen.
+func (r *recorder[T]) reset() {
+	r.mu.Lock()
+	r.all = nil
+	r.mu.Unlock()
 }

@@ -44,7 +44,7 @@ type keyfaxAPI struct {
 	mu      sync.Mutex
 	serial  int
 	valid   map[string]bool
-	seen    []kfSeen
+	seen    recorder[kfSeen]
 	gets    int
 	verrors []error
 }
@@ -84,9 +84,7 @@ func (a *keyfaxAPI) revokeAll() {
 func (a *keyfaxAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	auth := r.Header.Get("Authorization")
-	a.mu.Lock()
-	a.seen = append(a.seen, kfSeen{r.Method, r.RequestURI, auth, string(body)})
-	a.mu.Unlock()
+	a.seen.add(kfSeen{r.Method, r.RequestURI, auth, string(body)})
 
 	authorized := false
 	switch {
@@ -132,27 +130,6 @@ func (a *keyfaxAPI) lastVerifyError() error {
 	return a.verrors[len(a.verrors)-1]
 }
 
-func (a *keyfaxAPI) requests() []kfSeen {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]kfSeen(nil), a.seen...)
-}
-
-func kfDo(t *testing.T, c *http.Client, method, url string, body io.Reader) (int, string, error) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), nil
-}
-
 func TestKeyfaxBasicTransport(t *testing.T) {
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	api, srv := newKeyfaxAPI(t, clk)
@@ -164,20 +141,20 @@ func TestKeyfaxBasicTransport(t *testing.T) {
 
 	// A body without GetBody, a lower-case method, a query that needs encoding.
 	const payload = `{"mode":{"value":"ROL"},"company":{"value":"OL3 Dev é"}}`
-	status, got, err := kfDo(t, c, "post", srv.URL+"/Interview/api/v1/startup?name=Müller Straße&x=\"1\"", io.NopCloser(strings.NewReader(payload)))
+	status, got, err := call(t, c, "post", srv.URL+"/Interview/api/v1/startup?name=Müller Straße&x=\"1\"", io.NopCloser(strings.NewReader(payload)), nil)
 	if err != nil || status != 200 || got != "ok "+payload {
 		t.Fatalf("status %d body %q err %v; server: %v", status, got, err, api.lastVerifyError())
 	}
 	// The same request again: a new nonce, so not a replay.
-	status, _, err = kfDo(t, c, "GET", srv.URL+"/Interview/api/v1/token", nil)
+	status, _, err = call(t, c, "GET", srv.URL+"/Interview/api/v1/token", nil, nil)
 	if err != nil || status != 200 {
 		t.Fatalf("second request: %d %v", status, err)
 	}
-	status, _, err = kfDo(t, c, "GET", srv.URL+"/Interview/api/v1/token", nil)
+	status, _, err = call(t, c, "GET", srv.URL+"/Interview/api/v1/token", nil, nil)
 	if err != nil || status != 200 {
 		t.Fatalf("third request: %d %v", status, err)
 	}
-	seen := api.requests()
+	seen := api.seen.list()
 	if seen[0].method != "POST" || seen[0].target != "/Interview/api/v1/startup?name=M%C3%BCller%20Stra%C3%9Fe&x=%221%22" {
 		t.Errorf("sent %s %s", seen[0].method, seen[0].target)
 	}
@@ -199,7 +176,7 @@ func TestKeyfaxBasicTransport(t *testing.T) {
 	// A clock an hour off is refused by the server's window.
 	off := clock.NewFake(clk.Now().Add(time.Hour))
 	c2 := &http.Client{Transport: &KeyfaxBasic{Signer: signer, Clock: off}, Timeout: 10 * time.Second}
-	if status, _, _ := kfDo(t, c2, "GET", srv.URL+"/Interview/api/v1/token", nil); status != 401 {
+	if status, _, _ := call(t, c2, "GET", srv.URL+"/Interview/api/v1/token", nil, nil); status != 401 {
 		t.Errorf("skewed clock: status %d, want 401", status)
 	}
 	if last := api.lastVerifyError(); !errors.Is(last, signers.ErrClock) {
@@ -208,7 +185,7 @@ func TestKeyfaxBasicTransport(t *testing.T) {
 
 	// No signer.
 	c3 := &http.Client{Transport: &KeyfaxBasic{}, Timeout: 10 * time.Second}
-	if _, _, err := kfDo(t, c3, "GET", srv.URL, nil); !errors.Is(err, signers.ErrConfig) {
+	if _, _, err := call(t, c3, "GET", srv.URL, nil, nil); !errors.Is(err, signers.ErrConfig) {
 		t.Errorf("no signer: %v", err)
 	}
 }
@@ -227,19 +204,19 @@ func TestKeyfaxBearerTransport(t *testing.T) {
 	}
 	c := &http.Client{Transport: &Transport{Source: src, Authorizer: keyfax.Authorizer{HostName: src.HostName()}}, Timeout: 10 * time.Second}
 
-	status, got, err := kfDo(t, c, "POST", srv.URL+"/Interview/api/v1/results", io.NopCloser(strings.NewReader(`{"guid":"x"}`)))
+	status, got, err := call(t, c, "POST", srv.URL+"/Interview/api/v1/results", io.NopCloser(strings.NewReader(`{"guid":"x"}`)), nil)
 	if err != nil || status != 200 || got != `ok {"guid":"x"}` {
 		t.Fatalf("%d %q %v", status, got, err)
 	}
 	first := src.Current()
-	if want := "Bearer Dev:" + first.Value; api.requests()[1].auth != want {
-		t.Errorf("sent %q, want %q", api.requests()[1].auth, want)
+	if want := "Bearer Dev:" + first.Value; api.seen.list()[1].auth != want {
+		t.Errorf("sent %q, want %q", api.seen.list()[1].auth, want)
 	}
 
 	// The server forgets its JWTs: one 401, the JWT is dropped, a fresh one is
 	// fetched (GET with Basic) and the request is replayed with its body.
 	api.revokeAll()
-	status, got, err = kfDo(t, c, "POST", srv.URL+"/Interview/api/v1/results", io.NopCloser(strings.NewReader(`{"guid":"y"}`)))
+	status, got, err = call(t, c, "POST", srv.URL+"/Interview/api/v1/results", io.NopCloser(strings.NewReader(`{"guid":"y"}`)), nil)
 	if err != nil || status != 200 || got != `ok {"guid":"y"}` {
 		t.Fatalf("after revoke: %d %q %v", status, got, err)
 	}
@@ -277,7 +254,7 @@ func TestKeyfaxBearerTransport(t *testing.T) {
 	}
 
 	// No source.
-	if _, _, err := kfDo(t, &http.Client{Transport: &Transport{Authorizer: keyfax.Authorizer{}}}, "GET", srv.URL, nil); !errors.Is(err, signers.ErrConfig) {
+	if _, _, err := call(t, &http.Client{Transport: &Transport{Authorizer: keyfax.Authorizer{}}}, "GET", srv.URL, nil, nil); !errors.Is(err, signers.ErrConfig) {
 		t.Errorf("no source: %v", err)
 	}
 }

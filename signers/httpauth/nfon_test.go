@@ -3,16 +3,17 @@
 package httpauth
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/sandbox"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
 	"github.com/apisign/apisign/signers/nfon"
@@ -32,8 +33,7 @@ type nfonServer struct {
 	now  time.Time
 	fail atomic.Int32 // answer this many requests 503 before verifying
 
-	mu   sync.Mutex
-	seen []nfonSeen
+	seen recorder[nfonSeen]
 }
 
 type nfonSeen struct {
@@ -51,21 +51,13 @@ func (s *nfonServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &nfon.Verifier{Keys: func(id string) (string, bool) { return nfonSecret, id == nfonKeyID }}
 	id, err := v.Verify(r.Method, r.RequestURI, FromHTTP(r.Header), body, s.now)
-	s.mu.Lock()
-	s.seen = append(s.seen, nfonSeen{r.RequestURI, r.Header.Clone(), string(body), signers.CodeOf(err)})
-	s.mu.Unlock()
+	s.seen.add(nfonSeen{r.RequestURI, r.Header.Clone(), string(body), signers.CodeOf(err)})
 	if err != nil {
 		w.WriteHeader(http.StatusUnauthorized)
 		io.WriteString(w, string(signers.CodeOf(err)))
 		return
 	}
 	io.WriteString(w, "hello "+id)
-}
-
-func (s *nfonServer) last() nfonSeen {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.seen[len(s.seen)-1]
 }
 
 func nfonClient(t *testing.T, clk clock.Clock, rt http.RoundTripper) *http.Client {
@@ -135,7 +127,7 @@ func TestNFONTransport(t *testing.T) {
 			if status != 200 || answer != "hello "+nfonKeyID {
 				t.Fatalf("status %d %q", status, answer)
 			}
-			got := srv.last()
+			got := srv.seen.last()
 			if got.target != tc.target {
 				t.Fatalf("server received %q, want %q", got.target, tc.target)
 			}
@@ -194,7 +186,7 @@ func TestNFONTransportClockAndRetry(t *testing.T) {
 	if status, answer := nfonDo(t, c, req); status != 200 || answer != "hello "+nfonKeyID {
 		t.Fatalf("after retries: %d %q", status, answer)
 	}
-	if got := srv.last(); got.body != nfonBody || got.header.Get("Content-MD5") != "4a51ed3a364b24112745d91921b177e5" {
+	if got := srv.seen.last(); got.body != nfonBody || got.header.Get("Content-MD5") != "4a51ed3a364b24112745d91921b177e5" {
 		t.Fatalf("server got %q, md5 %q", got.body, got.header.Get("Content-MD5"))
 	}
 	if len(clk.Sleeps()) != 2 {
@@ -287,5 +279,106 @@ func TestNFONTransportAudioMarker(t *testing.T) {
 	serverAudio = nil
 	if status, answer := send(announcement); status != 403 || answer != "E_SIGNATURE" {
 		t.Fatalf("marked upload to a server that signs its content: %d %s", status, answer)
+	}
+}
+
+func nfonEmulator(t *testing.T) (*http.Client, string) {
+	t.Helper()
+	sb, base := emulators(t, sandbox.Options{})
+	signer, err := nfon.NewSigner(sb.Credentials().NFONKeyID, sb.Credentials().NFONSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Transport: &NFON{Signer: signer}}, base + "/nfon"
+}
+
+// NFON: "Special characters must be URL-encoded (+, /, =)". "+49" is a phone
+// number: given as a query pair (NFONURL) or raw in the URL, it goes out as
+// %2B49 and the emulator, which reads a raw "+" as a space like any server,
+// finds the two numbers; " 49" (a space) finds none.
+func TestNFONPlusReachesTheServerAsAPlus(t *testing.T) {
+	c, base := nfonEmulator(t)
+	const books = "/api/customers/K1234/phone-books"
+	viaPairs, err := NFONURL(base, books, [][2]string{{"search", "+49"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := base + books + "?search=%2B49"; viaPairs != want {
+		t.Fatalf("NFONURL = %q, want %q", viaPairs, want)
+	}
+	for _, tc := range []struct {
+		url   string
+		total int
+	}{
+		{viaPairs, 2},
+		{base + books + "?search=+49", 2}, // raw "+" in the caller's URL: sent as %2B
+		{base + books + "?search=%2049", 0},
+	} {
+		status, body, err := call(t, c, "GET", tc.url, nil, nil)
+		if err != nil || status != 200 {
+			t.Fatalf("%s: %d %s %v", tc.url, status, body, err)
+		}
+		var list struct{ Total int }
+		if err := json.Unmarshal([]byte(body), &list); err != nil || list.Total != tc.total {
+			t.Fatalf("%s: total %d (%v), want %d: %s", tc.url, list.Total, err, tc.total, body)
+		}
+	}
+}
+
+func TestNFONURL(t *testing.T) {
+	for _, tc := range []struct {
+		base, path string
+		query      [][2]string
+		want       string
+	}{
+		{"https://portal-api.nfon.net:8090", "/api/customers/K1234/phone-books", nil,
+			"https://portal-api.nfon.net:8090/api/customers/K1234/phone-books"},
+		{"https://portal-api.nfon.net:8090/", "/api/x", [][2]string{{"search", "I Am Encoded"}},
+			"https://portal-api.nfon.net:8090/api/x?search=I%20Am%20Encoded"},
+		{"http://127.0.0.1:1/sandbox/nfon", "/api/x?a=1", [][2]string{{"q", "a=b/c"}, {"n", "+49"}},
+			"http://127.0.0.1:1/sandbox/nfon/api/x?a=1&q=a%3Db%2Fc&n=%2B49"},
+	} {
+		got, err := NFONURL(tc.base, tc.path, tc.query)
+		if err != nil || got != tc.want {
+			t.Errorf("NFONURL(%q, %q, %q) = %q, %v; want %q", tc.base, tc.path, tc.query, got, err, tc.want)
+		}
+	}
+	for _, tc := range []struct{ base, path string }{
+		{"portal-api.nfon.net", "/api"},
+		{"ftp://h", "/api"},
+		{"https://h?x=1", "/api"},
+		{"https://h#f", "/api"},
+		{"https://h", "api"},
+		{"https://h", "/api?q=%zz"},
+	} {
+		if got, err := NFONURL(tc.base, tc.path, nil); !errors.Is(err, signers.ErrInput) {
+			t.Errorf("NFONURL(%q, %q) = %q, %v; want E_INPUT", tc.base, tc.path, got, err)
+		}
+	}
+}
+
+// NFON: Content-Type is "Required for POST and PUT requests". A POST without
+// one is E_INPUT and never sent; with one, the emulator takes it.
+func TestNFONPostNeedsContentType(t *testing.T) {
+	c, base := nfonEmulator(t)
+	url := base + "/api/customers/K1234/phone-books"
+	body := `{"data":[{"name":"displayName","value":"Night line"},{"name":"displayNumber","value":"+49 89 45300 999"}]}`
+	if _, _, err := call(t, c, "POST", url, strings.NewReader(body), nil); !errors.Is(err, signers.ErrInput) {
+		t.Fatalf("POST without Content-Type: %v, want E_INPUT", err)
+	}
+	status, answer, err := call(t, c, "POST", url, strings.NewReader(body), http.Header{"Content-Type": {"application/json"}})
+	if err != nil || status != 201 {
+		t.Fatalf("POST with Content-Type: %d %s %v", status, answer, err)
+	}
+	// The listing now has it, found by its number.
+	u, _ := NFONURL(base, "/api/customers/K1234/phone-books", [][2]string{{"search", "+49 89 45300 999"}})
+	if status, answer, err := call(t, c, "GET", u, nil, nil); err != nil || status != 200 || !strings.Contains(answer, `"total": 1`) {
+		t.Fatalf("search: %d %s %v", status, answer, err)
+	}
+	// An audio upload is the exception: audio/* needs no flag.
+	status, answer, err = call(t, c, "PUT", base+"/api/customers/K1234/announcements/welcome",
+		strings.NewReader("RIFF\x00\x01"), http.Header{"Content-Type": {"audio/wav"}})
+	if err != nil || status != 204 {
+		t.Fatalf("audio PUT: %d %s %v", status, answer, err)
 	}
 }

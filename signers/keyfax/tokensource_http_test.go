@@ -1,5 +1,3 @@
-//go:build !js
-
 package keyfax
 
 import (
@@ -7,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +14,7 @@ import (
 	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/clock"
+	"github.com/apisign/apisign/signers/token"
 )
 
 // keyfaxServer emulates Keyfax's token endpoint: GET with a Basic header that
@@ -26,7 +24,6 @@ type keyfaxServer struct {
 	t        *testing.T
 	clk      *clock.Fake
 	verifier *Verifier
-	srv      *httptest.Server
 
 	mu          sync.Mutex
 	gets, posts int
@@ -38,10 +35,16 @@ type keyfaxServer struct {
 }
 
 func newKeyfaxServer(t *testing.T, clk *clock.Fake) *keyfaxServer {
-	s := &keyfaxServer{t: t, clk: clk, verifier: newVerifier(t, clk), issued: map[string]time.Time{}}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve)) // listens on 127.0.0.1
-	t.Cleanup(s.srv.Close)
-	return s
+	return &keyfaxServer{t: t, clk: clk, verifier: newVerifier(t, clk), issued: map[string]time.Time{}}
+}
+
+// serverURL is where the token sources reach keyfaxServer: in memory
+// (testkit.InMemory), so that the tests also run under GOOS=js.
+const serverURL = "http://keyfax.test"
+
+// doer sends requests to the server in memory.
+func (s *keyfaxServer) doer() testkit.Doer {
+	return testkit.Doer{Client: &http.Client{Transport: testkit.InMemory{Handler: http.HandlerFunc(s.serve)}}}
 }
 
 func (s *keyfaxServer) counts() (gets, posts int) {
@@ -127,8 +130,8 @@ func newHTTPTokenSource(t *testing.T, s *keyfaxServer, key string) *TokenSource 
 		t.Fatal(err)
 	}
 	ts, err := NewTokenSource(TokenConfig{
-		BaseURL: s.srv.URL + "/Interview/",
-		Doer:    testkit.Doer{Client: &http.Client{Timeout: 10 * time.Second}},
+		BaseURL: serverURL + "/Interview/",
+		Doer:    s.doer(),
 		Clock:   s.clk,
 		Signer:  signer,
 	})
@@ -144,16 +147,30 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func TestTokenSourceBasicThenRenew(t *testing.T) {
+// heldFirst starts a fake server and a token source over it that already
+// holds its first JWT (from a GET): the start of every renewal test.
+func heldFirst(t *testing.T) (*clock.Fake, *keyfaxServer, *TokenSource, token.Token) {
+	t.Helper()
 	clk := clock.NewFake(time.Unix(1700000000, 0))
 	srv := newKeyfaxServer(t, clk)
 	ts := newHTTPTokenSource(t, srv, vKey)
-	ctx := testCtx(t)
-
-	first, err := ts.Token(ctx)
+	first, err := ts.Token(testCtx(t))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return clk, srv, ts, first
+}
+
+// answerPosts makes the server answer every later POST (renewal) with status.
+func (s *keyfaxServer) answerPosts(status int) {
+	s.mu.Lock()
+	s.postStatus = status
+	s.mu.Unlock()
+}
+
+func TestTokenSourceBasicThenRenew(t *testing.T) {
+	clk, srv, ts, first := heldFirst(t)
+	ctx := testCtx(t)
 	if g, p := srv.counts(); g != 1 || p != 0 {
 		t.Fatalf("gets %d posts %d", g, p)
 	}
@@ -199,17 +216,9 @@ func TestTokenSourceBasicThenRenew(t *testing.T) {
 }
 
 func TestTokenSourceRenewFailureKeepsOldJWT(t *testing.T) {
-	clk := clock.NewFake(time.Unix(1700000000, 0))
-	srv := newKeyfaxServer(t, clk)
-	ts := newHTTPTokenSource(t, srv, vKey)
+	clk, srv, ts, first := heldFirst(t)
 	ctx := testCtx(t)
-	first, err := ts.Token(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.mu.Lock()
-	srv.postStatus = 500
-	srv.mu.Unlock()
+	srv.answerPosts(500)
 
 	clk.Advance(24*time.Hour - 2*time.Minute)
 	tok, err := ts.Token(ctx)
@@ -239,17 +248,9 @@ func TestTokenSourceRenewFailureKeepsOldJWT(t *testing.T) {
 }
 
 func TestTokenSourceRenew401FallsBackToGet(t *testing.T) {
-	clk := clock.NewFake(time.Unix(1700000000, 0))
-	srv := newKeyfaxServer(t, clk)
-	ts := newHTTPTokenSource(t, srv, vKey)
+	clk, srv, ts, first := heldFirst(t)
 	ctx := testCtx(t)
-	first, err := ts.Token(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.mu.Lock()
-	srv.postStatus = 401
-	srv.mu.Unlock()
+	srv.answerPosts(401)
 	clk.Advance(24*time.Hour - time.Minute)
 	tok, err := ts.Token(ctx)
 	if err != nil || tok == first || !tok.Expiry.Equal(clk.Now().Add(24*time.Hour)) {
@@ -342,9 +343,9 @@ func TestTokenSourceInitialOverHTTP(t *testing.T) {
 	// The broker's part: it mints the JWT with Basic (here a second TokenSource).
 	broker := newHTTPTokenSource(t, srv, vKey)
 	ts, err := NewTokenSource(TokenConfig{
-		BaseURL:  srv.srv.URL + "/Interview",
+		BaseURL:  serverURL + "/Interview",
 		HostName: vHost,
-		Doer:     testkit.Doer{Client: &http.Client{Timeout: 10 * time.Second}},
+		Doer:     srv.doer(),
 		Clock:    clk,
 		Initial: func(ctx context.Context, _ string) (string, error) {
 			mu.Lock()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apisign/apisign/internal/testkit"
 	"github.com/apisign/apisign/signers"
 )
 
@@ -97,14 +98,7 @@ func TestProtocolVectors(t *testing.T) {
 			for k, v := range c.headers {
 				want[k] = v
 			}
-			if len(signed.Header) != len(want) {
-				t.Fatalf("headers = %v, want %v", signed.Header, want)
-			}
-			for k, v := range want {
-				if signed.Header[k] != v {
-					t.Fatalf("header %s = %q, want %q", k, signed.Header[k], v)
-				}
-			}
+			testkit.SameHeader(t, signed.Header, want)
 			// Signing twice reuses the pooled keyed state and gives the same answer.
 			again, _ := s.Sign(c.req)
 			if again.Header["Authorization"] != want["Authorization"] {

@@ -784,9 +784,7 @@ func TestUpstreamTimeoutAndUnreachable(t *testing.T) {
 			t.Errorf("transport error text leaked: %q", e.Message)
 		}
 	}
-	h.mu.Lock()
 	logs := h.logs.String()
-	h.mu.Unlock()
 	if !strings.Contains(logs, "unreachable") || !strings.Contains(logs, "timeout") {
 		t.Errorf("failures not logged: %q", logs)
 	}

@@ -48,8 +48,9 @@ type harness struct {
 	cfgErr error
 	opts   []Option
 
+	logs testkit.SyncBuffer // what the broker logged
+
 	mu      sync.Mutex
-	logs    bytes.Buffer
 	secrets []string
 	keys    map[string]string // Keyfax API key -> signing key, for the independent check
 }
@@ -83,18 +84,11 @@ func newHarnessWith(t *testing.T, so sandbox.Options, edit func(env map[string]s
 		edit(h.env)
 	}
 	h.secrets = append(testkit.SecretValues(h.env), h.creds.KeyfaxAPIKey, h.creds.KeyfaxSigningKey)
-	logf := func(format string, args ...any) {
-		h.mu.Lock()
-		fmt.Fprintf(&h.logs, format+"\n", args...)
-		h.mu.Unlock()
-	}
+	logf := func(format string, args ...any) { fmt.Fprintf(&h.logs, format+"\n", args...) }
 	h.opts = append([]Option{WithClock(h.clk), WithLogger(logf)}, opts...)
 	h.outbound(testkit.InMemory{Handler: h.up})
 	t.Cleanup(func() {
-		h.mu.Lock()
-		logs := h.logs.String()
-		h.mu.Unlock()
-		h.scan("log", logs)
+		h.scan("log", h.logs.String())
 		for _, s := range h.up.Requests() {
 			if s.Independent != "" {
 				t.Errorf("independent signature check: %s %s: %s", s.Method, s.URI, s.Independent)

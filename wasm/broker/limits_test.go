@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,30 +12,12 @@ import (
 	"github.com/apisign/apisign/signers/keyfax"
 )
 
-// concurrently runs n copies of r through the broker at once, the upstream
-// held back (script) until they are all under way, and returns the answers.
+// concurrently runs n copies of r through the broker at once (Overlapping)
+// and returns the answers.
 func (h *harness) concurrently(n int, r req) []*httptest.ResponseRecorder {
 	h.t.Helper()
-	release := make(chan struct{})
-	h.up.SetScript(func(http.ResponseWriter, *http.Request) bool {
-		<-release
-		return false
-	})
-	defer h.up.SetScript(nil)
 	out := make([]*httptest.ResponseRecorder, n)
-	var wg sync.WaitGroup
-	for i := range out {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out[i] = h.do(r)
-		}()
-	}
-	// Give them time to reach the broker; one that comes later finds the
-	// result cached, which the assertions accept as well.
-	time.Sleep(50 * time.Millisecond)
-	close(release)
-	wg.Wait()
+	h.up.Overlapping(n, 50*time.Millisecond, func(i int) { out[i] = h.do(r) })
 	return out
 }
 

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/apisign/apisign/internal/testkit"
 )
 
 // The attacks of issue 12 F2 against Serve, on 127.0.0.1, with the limits
@@ -31,20 +33,7 @@ func serveBroker(t *testing.T, maxConns int, header time.Duration) (*harness, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Serve(ctx, ln, h.b) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return after its context ended")
-		}
-	})
+	testkit.ServeUntilEnd(t, func(ctx context.Context) error { return Serve(ctx, ln, h.b) })
 	return h, ln.Addr().String()
 }
 

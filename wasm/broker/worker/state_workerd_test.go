@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,28 +24,15 @@ import (
 	"github.com/apisign/apisign/wasm/broker"
 )
 
-// concurrently sends n copies of one request at once and returns the
-// statuses and bodies. The upstream answers after a pause (slow), so that
-// the requests overlap; one that comes later finds the result cached, which
-// the assertions accept as well.
+// concurrently sends n copies of one request at once (Overlapping) and
+// returns the statuses and bodies.
 func (w *worker) concurrently(n int, method, path string, body []byte, hdr map[string]string) ([]int, [][]byte) {
 	w.t.Helper()
-	w.fake.SetScript(func(http.ResponseWriter, *http.Request) bool {
-		time.Sleep(300 * time.Millisecond)
-		return false
-	})
-	defer w.fake.SetScript(nil)
 	codes, bodies := make([]int, n), make([][]byte, n)
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, data := w.call(method, path, body, hdr)
-			codes[i], bodies[i] = resp.StatusCode, data
-		}()
-	}
-	wg.Wait()
+	w.fake.Overlapping(n, 300*time.Millisecond, func(i int) {
+		resp, data := w.call(method, path, body, hdr)
+		codes[i], bodies[i] = resp.StatusCode, data
+	})
 	return codes, bodies
 }
 
