@@ -12,7 +12,8 @@
 // default; its GODEBUG urlstrictcolons is not read); a bracketed host
 // is checked as an IPv6 address by ipv6Literal instead of net/netip;
 // urlmaxqueryparams is the default 10,000; what apisign does not use
-// (references, JoinPath, Redacted, Values.Encode, marshaling) is left out.
+// (String, references, JoinPath, Redacted, Values.Encode, marshaling, …) is
+// left out.
 // weburl_test.go checks it against net/url.
 package weburl
 
@@ -67,17 +68,6 @@ func shouldEscape(c byte, mode encoding) bool {
 // digits.
 func QueryUnescape(s string) (string, error) {
 	return unescape(s, encodeQueryComponent)
-}
-
-// PathUnescape does the inverse transformation of [PathEscape],
-// converting each 3-byte encoded substring of the form "%AB" into the
-// hex-decoded byte 0xAB. It returns an error if any % is not followed
-// by two hexadecimal digits.
-//
-// PathUnescape is identical to [QueryUnescape] except that it does not
-// unescape '+' to ' ' (space).
-func PathUnescape(s string) (string, error) {
-	return unescape(s, encodePathSegment)
 }
 
 // unescape unescapes a string; the mode specifies
@@ -311,22 +301,6 @@ type Userinfo struct {
 	username    string
 	password    string
 	passwordSet bool
-}
-
-// Username returns the username.
-func (u *Userinfo) Username() string {
-	if u == nil {
-		return ""
-	}
-	return u.username
-}
-
-// Password returns the password in case it is set, and whether it is set.
-func (u *Userinfo) Password() (string, bool) {
-	if u == nil {
-		return "", false
-	}
-	return u.password, u.passwordSet
 }
 
 // String returns the encoded userinfo information in the standard form
@@ -683,24 +657,6 @@ func (u *URL) setFragment(f string) error {
 	return nil
 }
 
-// EscapedFragment returns the escaped form of u.Fragment.
-// In general there are multiple possible escaped forms of any fragment.
-// EscapedFragment returns u.RawFragment when it is a valid escaping of u.Fragment.
-// Otherwise EscapedFragment ignores u.RawFragment and computes an escaped
-// form on its own.
-// The [URL.String] method uses EscapedFragment to construct its result.
-// In general, code should call EscapedFragment instead of
-// reading u.RawFragment directly.
-func (u *URL) EscapedFragment() string {
-	if u.RawFragment != "" && validEncoded(u.RawFragment, encodeFragment) {
-		f, err := unescape(u.RawFragment, encodeFragment)
-		if err == nil && f == u.Fragment {
-			return u.RawFragment
-		}
-	}
-	return escape(u.Fragment, encodeFragment)
-}
-
 // validOptionalPort reports whether port is either an empty string
 // or matches /^:\d*$/
 func validOptionalPort(port string) bool {
@@ -716,96 +672,6 @@ func validOptionalPort(port string) bool {
 		}
 	}
 	return true
-}
-
-// String reassembles the [URL] into a valid URL string.
-// The general form of the result is one of:
-//
-//	scheme:opaque?query#fragment
-//	scheme://userinfo@host/path?query#fragment
-//
-// If u.Opaque is non-empty, String uses the first form;
-// otherwise it uses the second form.
-// Any non-ASCII characters in host are escaped.
-// To obtain the path, String uses u.EscapedPath().
-//
-// In the second form, the following rules apply:
-//   - if u.Scheme is empty, scheme: is omitted.
-//   - if u.User is nil, userinfo@ is omitted.
-//   - if u.Host is empty, host/ is omitted.
-//   - if u.Scheme and u.Host are empty and u.User is nil,
-//     the entire scheme://userinfo@host/ is omitted.
-//   - if u.Host is non-empty and u.Path begins with a /,
-//     the form host/path does not add its own /.
-//   - if u.RawQuery is empty, ?query is omitted.
-//   - if u.Fragment is empty, #fragment is omitted.
-func (u *URL) String() string {
-	var buf strings.Builder
-
-	n := len(u.Scheme)
-	if u.Opaque != "" {
-		n += len(u.Opaque)
-	} else {
-		if !u.OmitHost && (u.Scheme != "" || u.Host != "" || u.User != nil) {
-			username := u.User.Username()
-			password, _ := u.User.Password()
-			n += len(username) + len(password) + len(u.Host)
-		}
-		n += len(u.Path)
-	}
-	n += len(u.RawQuery) + len(u.RawFragment)
-	n += len(":" + "//" + "//" + ":" + "@" + "/" + "./" + "?" + "#")
-	buf.Grow(n)
-
-	if u.Scheme != "" {
-		buf.WriteString(u.Scheme)
-		buf.WriteByte(':')
-	}
-	if u.Opaque != "" {
-		buf.WriteString(u.Opaque)
-	} else {
-		if u.Scheme != "" || u.Host != "" || u.User != nil {
-			if u.OmitHost && u.Host == "" && u.User == nil {
-				// omit empty host
-			} else {
-				if u.Host != "" || u.Path != "" || u.User != nil {
-					buf.WriteString("//")
-				}
-				if ui := u.User; ui != nil {
-					buf.WriteString(ui.String())
-					buf.WriteByte('@')
-				}
-				if h := u.Host; h != "" {
-					buf.WriteString(escape(h, encodeHost))
-				}
-			}
-		}
-		path := u.EscapedPath()
-		if path != "" && path[0] != '/' && u.Host != "" {
-			buf.WriteByte('/')
-		}
-		if buf.Len() == 0 {
-			// RFC 3986 §4.2
-			// A path segment that contains a colon character (e.g., "this:that")
-			// cannot be used as the first segment of a relative-path reference, as
-			// it would be mistaken for a scheme name. Such a segment must be
-			// preceded by a dot-segment (e.g., "./this:that") to make a relative-
-			// path reference.
-			if segment, _, _ := strings.Cut(path, "/"); strings.Contains(segment, ":") {
-				buf.WriteString("./")
-			}
-		}
-		buf.WriteString(path)
-	}
-	if u.ForceQuery || u.RawQuery != "" {
-		buf.WriteByte('?')
-		buf.WriteString(u.RawQuery)
-	}
-	if u.Fragment != "" {
-		buf.WriteByte('#')
-		buf.WriteString(u.EscapedFragment())
-	}
-	return buf.String()
 }
 
 // Values maps a string key to a list of values.
@@ -824,29 +690,6 @@ func (v Values) Get(key string) string {
 		return ""
 	}
 	return vs[0]
-}
-
-// Set sets the key to value. It replaces any existing
-// values.
-func (v Values) Set(key, value string) {
-	v[key] = []string{value}
-}
-
-// Add adds the value to key. It appends to any existing
-// values associated with key.
-func (v Values) Add(key, value string) {
-	v[key] = append(v[key], value)
-}
-
-// Del deletes the values associated with key.
-func (v Values) Del(key string) {
-	delete(v, key)
-}
-
-// Has checks whether a given key is set.
-func (v Values) Has(key string) bool {
-	_, ok := v[key]
-	return ok
 }
 
 // ParseQuery parses the URL-encoded query string and returns
@@ -937,14 +780,6 @@ func (u *URL) RequestURI() string {
 func (u *URL) Hostname() string {
 	host, _ := splitHostPort(u.Host)
 	return host
-}
-
-// Port returns the port part of u.Host, without the leading colon.
-//
-// If u.Host doesn't contain a valid numeric port, Port returns an empty string.
-func (u *URL) Port() string {
-	_, port := splitHostPort(u.Host)
-	return port
 }
 
 // splitHostPort separates host and port. If the port is not valid, it returns

@@ -37,10 +37,10 @@ func TestParseAsNetURL(t *testing.T) {
 			continue
 		}
 		type parts struct {
-			Scheme, Opaque, User, Host, Path, RawPath, RawQuery, Fragment string
-			ForceQuery, OmitHost                                          bool
-			Hostname, Port, Escaped, RequestURI, String                   string
-			Query                                                         map[string][]string
+			Scheme, Opaque, User, Host, Path, RawPath, RawQuery, Fragment, RawFragment string
+			ForceQuery, OmitHost                                                       bool
+			Hostname, Escaped, RequestURI                                              string
+			Query                                                                      map[string][]string
 		}
 		wu, gu := "", ""
 		if want.User != nil {
@@ -49,10 +49,10 @@ func TestParseAsNetURL(t *testing.T) {
 		if got.User != nil {
 			gu = got.User.String()
 		}
-		w := parts{want.Scheme, want.Opaque, wu, want.Host, want.Path, want.RawPath, want.RawQuery, want.Fragment,
-			want.ForceQuery, want.OmitHost, want.Hostname(), want.Port(), want.EscapedPath(), want.RequestURI(), want.String(), want.Query()}
-		g := parts{got.Scheme, got.Opaque, gu, got.Host, got.Path, got.RawPath, got.RawQuery, got.Fragment,
-			got.ForceQuery, got.OmitHost, got.Hostname(), got.Port(), got.EscapedPath(), got.RequestURI(), got.String(), got.Query()}
+		w := parts{want.Scheme, want.Opaque, wu, want.Host, want.Path, want.RawPath, want.RawQuery, want.Fragment, want.RawFragment,
+			want.ForceQuery, want.OmitHost, want.Hostname(), want.EscapedPath(), want.RequestURI(), want.Query()}
+		g := parts{got.Scheme, got.Opaque, gu, got.Host, got.Path, got.RawPath, got.RawQuery, got.Fragment, got.RawFragment,
+			got.ForceQuery, got.OmitHost, got.Hostname(), got.EscapedPath(), got.RequestURI(), got.Query()}
 		if !reflect.DeepEqual(w, g) {
 			t.Errorf("%q:\n got %+v\nwant %+v", raw, g, w)
 		}
@@ -103,8 +103,9 @@ func FuzzParse(f *testing.F) {
 		if (werr != nil) != (gerr != nil) {
 			t.Fatalf("%q: error %v, net/url %v", raw, gerr, werr)
 		}
-		if werr == nil && (got.String() != want.String() || got.Host != want.Host || got.EscapedPath() != want.EscapedPath() || got.RawQuery != want.RawQuery) {
-			t.Fatalf("%q: %q, net/url %q", raw, got.String(), want.String())
+		if werr == nil && (got.Scheme != want.Scheme || got.Opaque != want.Opaque || got.Host != want.Host || (got.User == nil) != (want.User == nil) ||
+			got.EscapedPath() != want.EscapedPath() || got.RawQuery != want.RawQuery || got.Fragment != want.Fragment || got.RequestURI() != want.RequestURI()) {
+			t.Fatalf("%q: %+v, net/url %+v", raw, got, want)
 		}
 	})
 }
