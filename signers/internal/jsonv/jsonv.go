@@ -9,7 +9,6 @@ package jsonv
 
 import (
 	"errors"
-	"math"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -117,16 +116,6 @@ func (v Value) Any() any {
 		return m
 	}
 	return nil
-}
-
-// Float returns a Number as a float64; ok is false for any other kind and for a
-// number beyond float64's range.
-func (v Value) Float() (float64, bool) {
-	if v.Kind != Number {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(v.text, 64)
-	return f, err == nil && !math.IsInf(f, 0)
 }
 
 type parser struct {

@@ -41,8 +41,8 @@ func TestParseAsEncodingJSON(t *testing.T) {
 			t.Errorf("%.60q: Any %#v, want %#v", s, got, want)
 		}
 	}
-	if f, ok := mustParse(t, `1e400`).Float(); ok || f != math.Inf(1) {
-		t.Errorf("1e400: Float %v %v", f, ok)
+	if f := mustParse(t, `1e400`).Any(); f != math.Inf(1) {
+		t.Errorf("1e400: Any %v", f)
 	}
 }
 
