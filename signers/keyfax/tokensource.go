@@ -97,10 +97,7 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	if _, err := endpoint(op, cfg.BaseURL, TokenPath); err != nil {
 		return nil, err
 	}
-	c := cfg.Clock
-	if c == nil {
-		c = clock.Real
-	}
+	c := clock.Or(cfg.Clock)
 	margin := cfg.Margin
 	if margin == 0 {
 		margin = DefaultMargin
