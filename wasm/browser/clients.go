@@ -15,6 +15,7 @@ import (
 	"github.com/apisign/apisign/signers/ansira"
 	"github.com/apisign/apisign/signers/flow"
 	"github.com/apisign/apisign/signers/fortis"
+	"github.com/apisign/apisign/signers/nfon"
 	"github.com/apisign/apisign/signers/retry"
 	"github.com/apisign/apisign/signers/token"
 )
@@ -172,10 +173,12 @@ type apiRequest struct {
 	method, path string
 	body         []byte
 	header       signers.Header
+	query        [][2]string // options.query, unencoded; to encodes them
 }
 
-// readRequest reads [id, method, path, body, headers, contentType]: JS has
-// already turned the body into a string or a Uint8Array and checked types.
+// readRequest reads [id, method, path, body, headers, contentType, query]: JS
+// has already turned the body into a string or a Uint8Array, the query into
+// [key, value] string pairs, and checked types.
 func readRequest(op string, args js.Value) (apiRequest, error) {
 	var r apiRequest
 	m, p := args.Index(1), args.Index(2)
@@ -217,7 +220,22 @@ func readRequest(op string, args js.Value) (apiRequest, error) {
 	if ct := args.Index(5); ct.Type() == js.TypeString && ct.String() != "" {
 		r.header.Set("Content-Type", ct.String())
 	}
+	r.query = pairs(args.Index(6))
 	return r, nil
+}
+
+// pairs reads an array of [key, value] string pairs that JS made.
+func pairs(v js.Value) [][2]string {
+	if v.Type() != js.TypeObject {
+		return nil
+	}
+	n := v.Length()
+	q := make([][2]string, n)
+	for i := range q {
+		p := v.Index(i)
+		q[i] = [2]string{p.Index(0).String(), p.Index(1).String()}
+	}
+	return q
 }
 
 func httpToken(s string) bool {
@@ -252,13 +270,32 @@ func finish(op string, req *signers.Request, resp *signers.Response) (any, error
 	return responseValue(resp), nil
 }
 
+// to is the request to base + path, with the query pairs appended, every
+// byte outside A-Z a-z 0-9 - _ . ~ percent-encoded (a space as %20, so that no
+// server reads a "+" as a space). NFON has its own rule (brokerRequest).
 func (r apiRequest) to(base string) *signers.Request {
 	h := r.header.Clone()
 	if h.Get("Accept") == "" {
 		h["Accept"] = "application/json"
 	}
-	return &signers.Request{Method: r.method, URL: base + r.path, Header: h, Body: r.body}
+	var b strings.Builder
+	b.WriteString(base)
+	b.WriteString(r.path)
+	sep := byte('?')
+	if strings.IndexByte(r.path, '?') >= 0 {
+		sep = '&'
+	}
+	for _, kv := range r.query {
+		b.WriteByte(sep)
+		b.WriteString(queryEscape(kv[0]))
+		b.WriteByte('=')
+		b.WriteString(queryEscape(kv[1]))
+		sep = '&'
+	}
+	return &signers.Request{Method: r.method, URL: b.String(), Header: h, Body: r.body}
 }
+
+func queryEscape(s string) string { return strings.ReplaceAll(weburl.QueryEscape(s), "+", "%20") }
 
 // callToken calls a token function of the config (getToken, callerToken) with
 // an AbortSignal tied to ctx and the token the server just refused (undefined
@@ -539,6 +576,7 @@ type brokerClient struct {
 	base        string // broker URL + "/fonn" or "/nfon"
 	callerToken js.Value
 	impersonate string // Fonn: impersonatedUserExternalId, unless a request sets its own
+	nfon        bool   // NFON: the path and query are sent in NFON's encoding
 }
 
 func newBrokerClient(args js.Value, prefix string) (any, error) {
@@ -553,6 +591,7 @@ func newBrokerClient(args js.Value, prefix string) (any, error) {
 		return nil, err
 	}
 	c.base += prefix
+	c.nfon = prefix == "/nfon"
 	if c.callerToken, err = fn(cfg, "callerToken"); err != nil {
 		return nil, err
 	}
@@ -576,6 +615,15 @@ func brokerRequest(ctx context.Context, args js.Value) (any, error) {
 	r, err := readRequest(op, args)
 	if err != nil {
 		return nil, err
+	}
+	if c.nfon {
+		// NFON encodes "+", "/" and "=" in query data too (docs/PROTOCOLS.md
+		// "NFON"): the broker signs the path as it arrives, so it must arrive
+		// in NFON's form.
+		if r.path, err = nfon.BuildResource(r.path, r.query); err != nil {
+			return nil, err
+		}
+		r.query = nil
 	}
 	req := r.to(c.base)
 	if c.impersonate != "" && req.Header.Get("impersonatedUserExternalId") == "" {

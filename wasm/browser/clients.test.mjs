@@ -260,6 +260,11 @@ test("Fonn and NFON through the broker's forwarding routes", async () => {
   assert.equal(n.data.contentType, "application/octet-stream");
   assert.equal(n.data.impersonated, null);
   assert.deepEqual([...srv.state.log.at(-1).raw], [1, 2, 3, 250], "the body bytes arrive as given");
+  // A query as unencoded pairs goes out in NFON's encoding: "+49" as "%2B49".
+  const q = await nfon.request("GET", "/api/customers/K1234/phone-books", undefined, { query: { search: "+49", "a b": "x=y" } });
+  assert.equal(q.data.path, "/api/customers/K1234/phone-books?search=%2B49&a%20b=x%3Dy");
+  const f = await fonn.request("GET", "/v1/projects?x=1", undefined, { query: [["q", "a+b c"]] });
+  assert.equal(f.data.path, "/v1/projects?x=1&q=a%2Bb%20c");
   // A caller token the broker refuses again after one fresh one: E_TOKEN_REFUSED
   // 401 with the broker's JSON.
   const refused = api.nfon.client({ brokerUrl: `${srv.base}/broker`, callerToken: "wrong", retry: fast });

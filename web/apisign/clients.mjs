@@ -12,7 +12,7 @@
 // AbortSignals are replaced by signals of our own.
 
 import { ApisignError, inputError } from "./errors.mjs";
-import { options, reqStr, optStr, optFn, signalArg, signalOf, absUrl } from "./args.mjs";
+import { options, reqStr, optStr, optFn, signalArg, signalOf, absUrl, queryPairs } from "./args.mjs";
 
 /**
  * makeRuntime returns the calls into the module's `native` function of the Go
@@ -182,7 +182,7 @@ function getTokenArg(cfg, where) {
 }
 
 function requestOptions(opts, where) {
-  if (opts === undefined || opts === null) return { signal: undefined, headers: undefined, contentType: undefined };
+  if (opts === undefined || opts === null) return { signal: undefined, headers: undefined, contentType: undefined, query: undefined };
   options(opts, where);
   let headers;
   if (opts.headers !== undefined && opts.headers !== null) {
@@ -198,6 +198,7 @@ function requestOptions(opts, where) {
     signal: signalArg(opts.signal, where),
     headers,
     contentType: opts.contentType === undefined ? undefined : reqStr(opts.contentType, where, "contentType"),
+    query: opts.query === undefined || opts.query === null ? undefined : queryPairs(opts.query, where),
   };
 }
 
@@ -270,7 +271,7 @@ class RequestClient extends Client {
       reqStr(path, w, "path");
       const o = requestOptions(opts, w);
       const [b, ct] = requestBody(body, o.contentType, w);
-      return this[call](this.#op, [method, path, b, o.headers, ct], o.signal);
+      return this[call](this.#op, [method, path, b, o.headers, ct, o.query], o.signal);
     });
   }
 }
