@@ -16,6 +16,7 @@ import (
 	"github.com/apisign/apisign/signers/flow"
 	"github.com/apisign/apisign/signers/fortis"
 	"github.com/apisign/apisign/signers/nfon"
+	"github.com/apisign/apisign/signers/pace"
 	"github.com/apisign/apisign/signers/retry"
 	"github.com/apisign/apisign/signers/token"
 )
@@ -42,9 +43,11 @@ func freeClient(args js.Value) (any, error) {
 }
 
 // clientOf returns the client args[0] names, of type T.
-func clientOf[T any](args js.Value) (T, error) {
+func clientOf[T any](args js.Value) (T, error) { return byID[T](args.Index(0)) }
+
+// byID returns the registered state (a client, an iteration) id names.
+func byID[T any](id js.Value) (T, error) {
 	var zero T
-	id := args.Index(0)
 	if id.Type() != js.TypeNumber {
 		return zero, signers.E(signers.CodeInput, "apisign", "not a client")
 	}
@@ -116,18 +119,40 @@ func checkPath(op, p string) error {
 }
 
 // httpClient is the Doer of the clients: fetch under the retry policy (429 /
-// 503). flow.Do runs over it, so each send of a token flow is retried alone.
+// 503), each send paced when the client has a rate. flow.Do runs over it, so
+// each send of a token flow is retried alone.
 type httpClient struct {
-	doer   *fetchDoer
+	doer   signers.Doer
 	policy retry.Policy
 }
 
-// newHTTP reads the fetch function and the retry options of a client config:
-// retry: { retries, baseMs, capMs, maxAfterMs }, retries 0 meaning none.
-func newHTTP(cfg js.Value) (httpClient, error) {
+// newHTTP reads the fetch function, the rate and the retry options of a
+// client config: rate, calls per second shared by all the client's calls
+// (def when absent; zero def: no pacing), and retry: { retries, baseMs,
+// capMs, maxAfterMs }, retries 0 meaning none.
+func newHTTP(cfg js.Value, def pace.Rate) (httpClient, error) {
 	f, err := fn(cfg, "fetch")
 	if err != nil {
 		return httpClient{}, err
+	}
+	var doer signers.Doer = &fetchDoer{fetch: f, skew: skew}
+	switch r := cfg.Get("rate"); r.Type() {
+	case js.TypeUndefined, js.TypeNull:
+	case js.TypeNumber:
+		n := r.Float()
+		if math.IsNaN(n) || n <= 0 || n > 1000 {
+			return httpClient{}, signers.E(signers.CodeInput, "apisign", "rate must be a number of calls per second, above 0 and at most 1000")
+		}
+		def = pace.Rate{N: 1, Per: time.Duration(float64(time.Second) / n)}
+	default:
+		return httpClient{}, signers.E(signers.CodeInput, "apisign", "rate must be a number of calls per second")
+	}
+	if def.N > 0 {
+		l, err := pace.New(def, nil)
+		if err != nil {
+			return httpClient{}, err
+		}
+		doer = pacedDoer{l, doer}
 	}
 	p := retry.Policy{Clock: skew}
 	if r := cfg.Get("retry"); r.Type() == js.TypeObject {
@@ -150,7 +175,23 @@ func newHTTP(cfg js.Value) (httpClient, error) {
 			}
 		}
 	}
-	return httpClient{doer: &fetchDoer{fetch: f, skew: skew}, policy: p}, nil
+	return httpClient{doer: doer, policy: p}, nil
+}
+
+// pacedDoer sends each request in the next free slot of a limiter that all
+// the calls of one client share, so a burst is spread at the provider's rate
+// instead of being refused with 429s (signers/pace; docs/PROTOCOLS.md
+// "Ansira" and "Fonn").
+type pacedDoer struct {
+	limit *pace.Limiter
+	next  signers.Doer
+}
+
+func (d pacedDoer) Do(ctx context.Context, req *signers.Request) (*signers.Response, error) {
+	if err := d.limit.Wait(ctx); err != nil {
+		return nil, err
+	}
+	return d.next.Do(ctx, req)
 }
 
 func (h httpClient) Do(ctx context.Context, req *signers.Request) (*signers.Response, error) {
@@ -409,7 +450,7 @@ func newFortisClient(args js.Value) (any, error) {
 	if c.auth.DeveloperID, err = str(cfg, "developerId"); err != nil {
 		return nil, err
 	}
-	if c.http, err = newHTTP(cfg); err != nil {
+	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
 	c.sess, err = fortis.NewSession(fortis.SessionConfig{Clock: skew, Open: c.open, Close: c.close})
@@ -520,7 +561,21 @@ func newAnsiraClient(args js.Value) (any, error) {
 	if c.getToken, err = fn(cfg, "getToken"); err != nil {
 		return nil, err
 	}
-	if c.http, err = newHTTP(cfg); err != nil {
+	// Ansira limits each IP address per second (docs/PROTOCOLS.md "Ansira"):
+	// 5 on stage, 10 on production, the default.
+	env, err := str(cfg, "environment")
+	if err != nil {
+		return nil, err
+	}
+	rate := pace.AnsiraProduction
+	switch env {
+	case "", "production":
+	case "stage":
+		rate = pace.AnsiraStage
+	default:
+		return nil, signers.E(signers.CodeInput, op, `environment must be "stage" or "production"`)
+	}
+	if c.http, err = newHTTP(cfg, rate); err != nil {
 		return nil, err
 	}
 	if c.tokens, err = ansira.NewTokenSource(ansira.Config{Fetch: c.fetch, Clock: skew}); err != nil {
@@ -600,7 +655,7 @@ func newBrokerClient(args js.Value, prefix string) (any, error) {
 			return nil, err
 		}
 	}
-	if c.http, err = newHTTP(cfg); err != nil {
+	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
 	return register(c), nil
@@ -684,4 +739,145 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// ---- Ansira: listings page by page ---------------------------------------------
+
+// ansiraPager is one client.pages() iteration: ansira.Pages (the document's
+// filter, order_by and paging, and its "a short page is the last" rule) runs
+// on a goroutine of its own that hands over one page per "ansira.pages.next"
+// operation. (iter.Pull would do the same, for 9 KB more of module.)
+type ansiraPager struct {
+	want    chan struct{} // a next operation asks for a page; closed by stop
+	got     chan error    // the page is in page (nil) or the error; closed after the last
+	stopped bool
+	// cur is the context of the operation that asked for the page being
+	// fetched: each page may be aborted by its own signal, while the iteration
+	// lives across operations.
+	cur  context.Context
+	page js.Value // the answer's data and records of the page just fetched
+}
+
+// newAnsiraPages reads [id, path, {filter, orderBy, page, pageSize}, records]:
+// records is the loader's function that reads a page's data into its records
+// (a plain array), so that the answer's JSON shape, each endpoint's own, stays
+// the caller's choice.
+func newAnsiraPages(args js.Value) (any, error) {
+	const op = "ansira.pages"
+	c, err := clientOf[*ansiraClient](args)
+	if err != nil {
+		return nil, err
+	}
+	path, o, records := args.Index(1), args.Index(2), args.Index(3)
+	if path.Type() != js.TypeString || o.Type() != js.TypeObject || records.Type() != js.TypeFunction {
+		return nil, signers.E(signers.CodeInput, op, "expects a path, options and a records function")
+	}
+	if err := checkPath(op, path.String()); err != nil {
+		return nil, err
+	}
+	var p ansira.ListParams
+	if p.Filter, err = str(o, "filter"); err != nil {
+		return nil, err
+	}
+	if ob := o.Get("orderBy"); ob.Type() == js.TypeObject { // an array of strings, made by JS
+		for i, n := 0, ob.Length(); i < n; i++ {
+			p.OrderBy = append(p.OrderBy, ob.Index(i).String())
+		}
+	}
+	for _, f := range []struct {
+		name string
+		to   *int
+	}{{"page", &p.Page}, {"pageSize", &p.PageSize}} {
+		if v := o.Get(f.name); v.Type() == js.TypeNumber {
+			*f.to = v.Int()
+		}
+	}
+	pg := &ansiraPager{}
+	fetch := func(_ context.Context, lp ansira.ListParams) ([]js.Value, error) {
+		q, err := lp.Encode()
+		if err != nil {
+			return nil, err
+		}
+		sep := "?"
+		if strings.IndexByte(path.String(), '?') >= 0 {
+			sep = "&"
+		}
+		req := apiRequest{method: "GET", path: path.String() + sep + q, header: signers.Header{}}.to(c.base)
+		resp, err := c.http.authorized(pg.cur, op, c.tokens, req, ansira.Authorizer{})
+		if err != nil {
+			return nil, err
+		}
+		v, err := finish(op, req, resp)
+		if err != nil {
+			return nil, err
+		}
+		res := v.(js.Value)
+		var list js.Value
+		if err := jsTry(signers.CodeInput, op, "records threw", func() { list = records.Invoke(res.Get("data")) }); err != nil {
+			return nil, err
+		}
+		if list.Type() != js.TypeObject {
+			return nil, signers.E(signers.CodeInput, op, "records must return the page's records as an array")
+		}
+		out := make([]js.Value, list.Length())
+		for i := range out {
+			out[i] = list.Index(i)
+		}
+		res.Set("page", lp.Page)
+		res.Set("records", list)
+		pg.page = res
+		return out, nil
+	}
+	pg.want, pg.got = make(chan struct{}), make(chan error)
+	go func() {
+		defer close(pg.got)
+		if _, ok := <-pg.want; !ok {
+			return
+		}
+		// ansira.Pages checks its own context between pages; each fetch uses
+		// the asking operation's (cur), so a Background here never ends it early.
+		for _, err := range ansira.Pages(context.Background(), p, fetch) {
+			pg.got <- err
+			if _, ok := <-pg.want; !ok {
+				return
+			}
+		}
+	}()
+	return register(pg), nil
+}
+
+// ansiraPagesNext reads [client id, pager id] and answers the next page,
+// { page, records, status, headers, data }, or null after the last one.
+func ansiraPagesNext(ctx context.Context, args js.Value) (any, error) {
+	pg, err := byID[*ansiraPager](args.Index(1))
+	if err != nil {
+		return nil, err
+	}
+	if pg.stopped {
+		return js.Null(), nil
+	}
+	pg.cur = ctx
+	pg.want <- struct{}{}
+	if err, ok := <-pg.got; ok {
+		return pg.page, err
+	}
+	pg.stop()
+	return js.Null(), nil
+}
+
+// stop ends the iteration's goroutine.
+func (pg *ansiraPager) stop() {
+	if !pg.stopped {
+		pg.stopped = true
+		close(pg.want)
+	}
+}
+
+// ansiraPagesStop ends an iteration (the loop's break, or its end) and frees it.
+func ansiraPagesStop(args js.Value) (any, error) {
+	if pg, err := byID[*ansiraPager](args.Index(1)); err == nil {
+		pg.stop()
+		delete(clients, args.Index(1).Int())
+	}
+	return nil, nil
 }

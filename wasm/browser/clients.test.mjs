@@ -239,6 +239,57 @@ test("Ansira: a token from getToken, one fresh token after a 403", async () => {
   c.close();
 });
 
+test("Ansira: pages() iterates a listing with filter and order_by as the document writes them; Cache-Control: no-cache", async () => {
+  srv.state.ansiraTokens.add("ansira-pages");
+  const c = api.ansira.client({ baseUrl: `${srv.base}/ansira`, getToken: async () => ({ access_token: "ansira-pages", expires_in: 3600 }), retry: fast, rate: 1000 });
+  srv.state.log.length = 0;
+  const seen = [];
+  for await (const p of c.pages("/api/v1/campaigns", { filter: "status eq 'active' and budget gt 500", orderBy: ["-budget", "+name"], pageSize: 5 })) {
+    seen.push([p.page, p.records.map((r) => r.id), p.status]);
+  }
+  assert.deepEqual(seen, [[1, [1, 2, 3, 4, 5], 200], [2, [6, 7, 8, 9, 10], 200], [3, [11, 12], 200]]);
+  assert.equal(srv.state.log.length, 3, "a short page is the last: no fourth request");
+  assert.equal(srv.state.log[0].search, "?filter=status%20eq%20%27active%27%20and%20budget%20gt%20500&order_by=-budget%2Bname&page=1&page_size=5");
+  for (const r of srv.state.log) assert.equal(r.headers["cache-control"], "no-cache");
+  // A break ends the iteration; a page of 6 ends with an empty page 3 (not yielded).
+  const ids = [];
+  for await (const p of c.pages("/api/v1/campaigns", { pageSize: 6, records: (d) => d.data })) ids.push(p.records.length);
+  assert.deepEqual(ids, [6, 6]);
+  for await (const p of c.pages("/api/v1/campaigns", { page: 2, pageSize: 4 })) {
+    assert.equal(p.page, 2);
+    break;
+  }
+  await assert.rejects(async () => {
+    for await (const p of c.pages("/api/v1/campaigns", { pageSize: 4, records: () => "nope" })) assert.fail(p);
+  }, { code: "E_INPUT" });
+  assert.throws(() => c.pages("/api/v1/campaigns", {}), { code: "E_INPUT" }, "pageSize is required");
+  assert.throws(() => c.pages("/api/v1/campaigns", { pageSize: 0 }), { code: "E_INPUT" });
+  c.close();
+});
+
+test("pacing: a burst of concurrent calls of one client is spread at its rate, not refused", async () => {
+  srv.state.ansiraTokens.add("ansira-pace");
+  const getToken = async () => ({ access_token: "ansira-pace", expires_in: 3600 });
+  // environment "stage": 5 per second, the fake's limit. No retries: a 429 would fail.
+  const c = api.ansira.client({ baseUrl: `${srv.base}/ansira`, getToken, environment: "stage", retry: { retries: 0 } });
+  await c.request("GET", "/api/x"); // the token, outside the burst
+  await new Promise((r) => setTimeout(r, 1100)); // the fake's window is empty
+  srv.state.ansiraPerSecond = 5;
+  const rs = await Promise.all(Array.from({ length: 8 }, () => c.request("GET", "/api/x")));
+  assert.deepEqual(rs.map((r) => r.status), Array(8).fill(200), "all 8 within the limit, none refused");
+  c.close();
+  // Without pacing (a high rate) the same burst is refused with 429s.
+  const fastClient = api.ansira.client({ baseUrl: `${srv.base}/ansira`, getToken, rate: 1000, retry: { retries: 0 } });
+  await new Promise((r) => setTimeout(r, 1100)); // the fake's window is empty again
+  await fastClient.request("GET", "/api/x"); // its token
+  const all = await Promise.allSettled(Array.from({ length: 8 }, () => fastClient.request("GET", "/api/x")));
+  assert.ok(all.some((r) => r.status === "rejected" && r.reason.status === 429), "the limit is real");
+  fastClient.close();
+  srv.state.ansiraPerSecond = 0;
+  assert.throws(() => api.ansira.client({ baseUrl: srv.base, getToken, environment: "dev" }), { code: "E_INPUT" });
+  assert.throws(() => api.fonn.client({ brokerUrl: srv.base, callerToken: "t", rate: -1 }), { code: "E_INPUT" });
+});
+
 test("Fonn and NFON through the broker's forwarding routes", async () => {
   let asked = 0;
   const callerToken = async () => {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/keyfax"
+	"github.com/apisign/apisign/signers/pace"
 )
 
 // keyfaxClient runs Keyfax's client flow with the core's pieces: the JWT from
@@ -44,7 +45,7 @@ func newKeyfaxClient(args js.Value) (any, error) {
 	if c.getToken, err = fn(cfg, "getToken"); err != nil {
 		return nil, err
 	}
-	if c.http, err = newHTTP(cfg); err != nil {
+	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
 	c.tokens, err = keyfax.NewTokenSource(keyfax.TokenConfig{

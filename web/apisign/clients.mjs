@@ -171,7 +171,8 @@ function httpConfig(cfg, where) {
     }
     retry = { retries: retry.retries, baseMs: retry.baseMs, capMs: retry.capMs, maxAfterMs: retry.maxAfterMs };
   }
-  return { fetch: safeFetch(fetchFn), retry };
+  if (cfg.rate !== undefined && typeof cfg.rate !== "number") throw inputError(`${where}: rate must be a number of calls per second`);
+  return { fetch: safeFetch(fetchFn), retry, rate: cfg.rate };
 }
 
 // getTokenArg reads the required getToken of a provider client.
@@ -232,6 +233,7 @@ function json(v, where, name) {
 // call is the key of Client's method that runs an asynchronous operation for
 // the client; a symbol, so that it stays out of the clients' public shape.
 const call = Symbol("call");
+const callSync = Symbol("callSync");
 
 /**
  * Client is the base of every client: it creates the client's state in the
@@ -248,6 +250,9 @@ class Client {
   }
   [call](op, args, signal) {
     return this.#rt.callAsync(op, [this.#id, ...args], signal);
+  }
+  [callSync](op, args) {
+    return this.#rt.callSync(op, [this.#id, ...args]);
   }
   /** Frees the client's state in the module (its token). */
   close() {
@@ -357,11 +362,64 @@ export class FortisClient extends RequestClient {
   }
 }
 
+class AnsiraClient extends RequestClient {
+  constructor(rt, cfg) {
+    const w = "ansira.client";
+    options(cfg, w);
+    const environment = optStr(cfg.environment, w, "environment");
+    super(rt, "ansira.new", { baseUrl: absUrl(cfg.baseUrl, w, "baseUrl"), getToken: getTokenArg(cfg, w), environment, ...httpConfig(cfg, w) }, "ansira.request", "ansira.request");
+  }
+
+  /**
+   * pages iterates over a listing (for await ... of), one page per step:
+   * { page, records, status, headers, data }. filter and orderBy are written
+   * as Ansira's document shows them, page/page_size added; a page shorter
+   * than pageSize is the last. records(data) reads a page's records (default:
+   * data itself when it is an array, else data.data).
+   */
+  pages(path, opts) {
+    const w = "ansira.pages";
+    reqStr(path, w, "path");
+    const o = options(opts ?? {}, w);
+    const signal = signalArg(o.signal, w);
+    let orderBy = o.orderBy ?? [];
+    if (typeof orderBy === "string") orderBy = [orderBy];
+    if (!Array.isArray(orderBy) || !orderBy.every((x) => typeof x === "string")) throw inputError(`${w}: orderBy must be a string or an array of strings`);
+    for (const k of ["page", "pageSize"]) {
+      if (o[k] !== undefined && !(Number.isInteger(o[k]) && o[k] >= (k === "page" ? 0 : 1) && o[k] <= 1e6)) throw inputError(`${w}: ${k} must be a whole number${k === "page" ? "" : " above 0"}`);
+    }
+    if (o.pageSize === undefined) throw inputError(`${w}: pageSize is required (without it a short page cannot be told from a full one)`);
+    const read = optFn(o.records, w, "records") ?? defaultRecords;
+    const records = (data) => {
+      const r = read(data);
+      if (!Array.isArray(r)) throw inputError(`${w}: records must return an array`);
+      return Array.from(r);
+    };
+    const params = { filter: optStr(o.filter, w, "filter"), orderBy: [...orderBy], page: o.page, pageSize: o.pageSize };
+    const pager = this[callSync]("ansira.pages", [path, params, records]);
+    const client = this;
+    return (async function* () {
+      try {
+        for (;;) {
+          const p = await client[call]("ansira.pages.next", [pager], signal);
+          if (p === null) return;
+          yield p;
+        }
+      } finally {
+        client[callSync]("ansira.pages.stop", [pager]);
+      }
+    })();
+  }
+}
+
+function defaultRecords(data) {
+  if (Array.isArray(data)) return data;
+  if (data !== null && typeof data === "object" && Array.isArray(data.data)) return data.data;
+  throw inputError("ansira.pages: the answer holds no records array; pass records(data)");
+}
+
 export function ansiraClient(rt, cfg) {
-  const w = "ansira.client";
-  options(cfg, w);
-  const config = { baseUrl: absUrl(cfg.baseUrl, w, "baseUrl"), getToken: getTokenArg(cfg, w), ...httpConfig(cfg, w) };
-  return new RequestClient(rt, "ansira.new", config, "ansira.request", "ansira.request");
+  return new AnsiraClient(rt, cfg);
 }
 
 /** brokerClient is the client of a provider the broker signs for: kind "nfon" or "fonn". */

@@ -66,7 +66,7 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     const body = raw.toString("utf8");
     const url = new URL(req.url, "http://x");
     const path = url.pathname;
-    state.log.push({ method: req.method, path, authorization: req.headers.authorization, body, raw, headers: req.headers });
+    state.log.push({ method: req.method, path, search: url.search, authorization: req.headers.authorization, body, raw, headers: req.headers });
 
     const origin = req.headers.origin;
     const headers = { "Content-Type": "application/json", "Cache-Control": "no-store" };
@@ -165,6 +165,22 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     if (path.startsWith("/ansira/api/")) {
       const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
       if (!m || !state.ansiraTokens.has(m[1])) return send(403, { error: "invalid_token" });
+      // Ansira's per-IP limit when a test sets one (stage: 5 requests in any
+      // second): 429 above it. The window is 900 ms: evenly spaced calls
+      // may arrive a little closer than they were sent.
+      if (state.ansiraPerSecond) {
+        const t = Date.now();
+        state.ansiraRecent = (state.ansiraRecent ?? []).filter((x) => t - x < 900);
+        if (state.ansiraRecent.length >= state.ansiraPerSecond) return send(429, { error: "rate_limited" });
+        state.ansiraRecent.push(t);
+      }
+      if (path === "/ansira/api/v1/campaigns") {
+        // A listing of 12 records, page/page_size as the document writes them.
+        const page = Number(url.searchParams.get("page") ?? 1);
+        const size = Number(url.searchParams.get("page_size") ?? 10);
+        const all = Array.from({ length: 12 }, (_, i) => ({ id: i + 1 }));
+        return send(200, { data: all.slice((page - 1) * size, page * size), meta: { page, page_size: size, filter: url.searchParams.get("filter"), order_by: url.searchParams.get("order_by") } });
+      }
       return send(200, { ok: true, path });
     }
 
