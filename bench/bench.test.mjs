@@ -1,5 +1,5 @@
 // bench.test.mjs: checks the benchmark harness, never a timing. The signing
-// cases must produce the PROTOCOLS.md signatures with every implementation
+// cases must produce the docs/PROTOCOLS.md signatures with every implementation
 // (apisign, createHmac, crypto-js, WebCrypto) before anything is timed, and the
 // timing helpers must answer what they claim.
 

@@ -113,7 +113,7 @@ export async function paired(a, b, { warm = 20, iters = 200, budgetMs = 20000 } 
   return { a: median(ta), b: median(tb), diff: median(ta.map((x, i) => x - tb[i])), rounds: ta.length };
 }
 
-// ---- inputs shared by the signing benchmarks (PROTOCOLS.md vectors) ----------------
+// ---- inputs shared by the signing benchmarks (docs/PROTOCOLS.md vectors) ----------------
 
 export const NFON = {
   keyId: "3697ad86-fa77-4b25-9373-02dce48530ff",
@@ -184,7 +184,7 @@ function nfonNative({ createHash, createHmac }, r) {
 // the alternatives run only the HMAC over the finished string to sign and its
 // encoding, as the reference figures in ANCHORS.md were measured, so the
 // ratios are lower bounds of what replacing a hand-written signer gains.
-// Every implementation's output is checked against the PROTOCOLS.md vector
+// Every implementation's output is checked against the docs/PROTOCOLS.md vector
 // before it is timed.
 export async function signCases({ api, CryptoJS, nodeCrypto }) {
   const subtle = globalThis.crypto.subtle;

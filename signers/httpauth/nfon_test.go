@@ -20,7 +20,7 @@ import (
 	"github.com/apisign/apisign/signers/retry"
 )
 
-// The PROTOCOLS.md NFON vector credentials; the vectors' date is t0.
+// The docs/PROTOCOLS.md NFON vector credentials; the vectors' date is t0.
 const (
 	nfonKeyID  = "3697ad86-fa77-4b25-9373-02dce48530ff"
 	nfonSecret = "nfon-example-secret"

@@ -1,5 +1,5 @@
-// Package retry is the one retry policy of apisign (shared/PROTOCOLS.md, "Retry,
-// for every provider"): a 429 waits Retry-After when it is there and readable,
+// Package retry is the one retry policy of apisign (docs/PROTOCOLS.md, "Retry and
+// clock skew"): a 429 waits Retry-After when it is there and readable,
 // else backs off; a 503 backs off exponentially with full jitter (base 250 ms,
 // cap 8 s, at most 4 retries); nothing else is retried, and the caller's context
 // bounds the whole. The request is plain bytes, so every attempt sends the same
@@ -18,7 +18,7 @@ import (
 )
 
 // Policy says when and how long to wait before trying again. The zero Policy is
-// the PROTOCOLS.md default.
+// the docs/PROTOCOLS.md default.
 type Policy struct {
 	Retries  int            // retries after the first attempt; 0 means 4, negative means none
 	Base     time.Duration  // first backoff ceiling; 0 means 250 ms

@@ -19,6 +19,7 @@ func BenchmarkHandler(b *testing.B) {
 	sb := sandbox.New(sandbox.Options{BaseURL: upstreamBase})
 	env := sb.Env()
 	env[EnvCallerSecret] = "bench-caller-secret-0123456789abcdef"
+	env[EnvRateLimit] = "0/1m" // one caller sends every request: the handler's cost, not the limit's answer
 	br, err := New(func(k string) string { return env[k] }, testkit.InMemory{Handler: sb}, WithLogger(func(string, ...any) {}))
 	if err != nil {
 		b.Fatal(err)
