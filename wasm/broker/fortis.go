@@ -10,6 +10,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/fortis"
+	"github.com/apisign/apisign/signers/token"
 )
 
 type fortisState struct {
@@ -127,4 +128,82 @@ func (b *Broker) fortisClose(w http.ResponseWriter, r *http.Request, rest string
 	default:
 		b.upstreamStatus(w, fortisWhat, resp.Status, resp.Header.Get("Retry-After"))
 	}
+}
+
+// fortisSSO asks Fortis for a one-time sign-in link (POST /v2/contactsso,
+// docs/PROTOCOLS.md "Fortis", SSO) with the broker's credentials: a session
+// opened for this one call and closed after it, so that the page never holds
+// a credential beyond the link itself. The request body is the page's JSON
+// object of contactsso fields (say, contact_id), sent as given; the answer is
+// Fortis' own, {"contactsso": {..., "url"}}, which the browser module reads
+// with the same reader (fortis.ParseSSOResponse).
+func (b *Broker) fortisSSO(w http.ResponseWriter, r *http.Request, _ string) {
+	const what = "fortis contactsso endpoint"
+	f := b.fortis
+	fields, ok := b.readBody(w, r)
+	if !ok {
+		return
+	}
+	if len(fields) == 0 {
+		fields = []byte("{}")
+	}
+	req, err := fortis.SSORequest(f.base, fortis.Auth{}, fields)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, signers.CodeInput, "the body must be a JSON object of contactsso fields")
+		return
+	}
+	open, err := fortis.OpenRequest(f.base, f.developerID, f.username, f.password, f.domain)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, "fortis is not configured on this broker")
+		return
+	}
+	open.Header.Set("Accept", "application/json")
+	resp, fail, ok := b.call(r, fortisWhat, open)
+	if !ok {
+		fail.write(w)
+		return
+	}
+	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
+		b.upstreamStatus(w, fortisWhat, resp.Status, resp.Header.Get("Retry-After"))
+		return
+	}
+	o, err := fortis.ParseOpenResponse(resp.Status, resp.Body)
+	if err != nil {
+		b.upstreamError(w, r, fortisWhat, err)
+		return
+	}
+	defer func() {
+		// The session served this one call: end it, whatever the answer.
+		if c, err := fortis.CloseRequest(f.base, f.developerID, o.Token); err == nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), b.timeout)
+			defer cancel()
+			if _, err := b.send(ctx, c); err != nil {
+				b.logf("apisign broker: fortis sso: session not closed (%s)", signers.CodeOf(err))
+			}
+		}
+	}()
+	if err := (fortis.Authorizer{DeveloperID: f.developerID}).Authorize(req, token.Token{Value: o.Token}); err != nil {
+		b.upstreamError(w, r, fortisWhat, err)
+		return
+	}
+	resp, fail, ok = b.call(r, what, req)
+	if !ok {
+		fail.write(w)
+		return
+	}
+	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
+		b.upstreamStatus(w, what, resp.Status, resp.Header.Get("Retry-After"))
+		return
+	}
+	sso, err := fortis.ParseSSOResponse(resp.Status, resp.Body)
+	if err != nil {
+		b.upstreamError(w, r, what, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store") // the link is a credential
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(`{"contactsso":`))
+	w.Write(sso.Record)
+	w.Write([]byte(`}`))
 }

@@ -173,7 +173,10 @@ export function makeSigning(ex, codec, alive) {
     const w = "fortis.hmac";
     const [developerId, userId, key] = reqStrs(o, w, "developerId", "userId", "userHashKey");
     const t = timeArg(o.timestamp, w, "timestamp");
-    return call(FN_FORTIS_HMAC, [t.text], () => handle(KIND_FORTIS, developerId, userId, key), t.ms);
+    if (o.strict !== undefined && typeof o.strict !== "boolean") throw inputError(`${w}: strict must be a boolean`);
+    const path = optStr(o.path, w, "path");
+    if (o.strict === true && path === "") throw inputError(`${w}: strict needs the request's path`);
+    return call(FN_FORTIS_HMAC, [t.text, path, o.strict === true ? "1" : ""], () => handle(KIND_FORTIS, developerId, userId, key), t.ms);
   }
 
   function fortisApiKey(o) {
