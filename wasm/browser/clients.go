@@ -414,18 +414,25 @@ func expiresIn(o js.Value, name string) (time.Duration, bool) {
 	return time.Duration(f * float64(time.Second)), true
 }
 
-// ---- Fortis: a session token from the broker --------------------------------
+// ---- Fortis: a session token from the broker, or an OAuth bearer token -------
 
-// fortisClient calls the Fortis API with a session token that the broker opened
-// (POST /fortis/session, through the caller's getToken). Fortis ends a session
-// after 15 idle minutes and every successful request restarts them: the core's
-// fortis.Session keeps that clock and reopens ahead of the expiry, and
-// fortis.Authorizer (through flow.Do) says what a refusal and activity are.
+// fortisClient calls the Fortis API in one of two modes (docs/PROTOCOLS.md
+// "Fortis"):
+//
+//   - "token" (the default): a session token that the broker opened (POST
+//     /fortis/session, through the caller's getToken). Fortis ends a session
+//     after 15 idle minutes and every successful request restarts them: the
+//     core's fortis.Session keeps that clock and reopens ahead of the expiry,
+//     and fortis.Authorizer (through flow.Do) says what a refusal and
+//     activity are.
+//   - "oauth": an OAuth access token from getToken, sent as a bearer token
+//     (fortis.OAuthSource and fortis.OAuthAuthorizer).
 type fortisClient struct {
 	http       httpClient
 	base       string
 	auth       fortis.Authorizer // its DeveloperID: from the config or the latest getToken answer
-	sess       *fortis.Session
+	sess       *fortis.Session   // token mode
+	oauth      *fortis.OAuthSource
 	getToken   js.Value
 	closeToken js.Value // optional: closes a session through the broker
 }
@@ -453,7 +460,18 @@ func newFortisClient(args js.Value) (any, error) {
 	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
-	c.sess, err = fortis.NewSession(fortis.SessionConfig{Clock: skew, Open: c.open, Close: c.close})
+	mode, err := str(cfg, "mode")
+	if err != nil {
+		return nil, err
+	}
+	switch mode {
+	case "", "token":
+		c.sess, err = fortis.NewSession(fortis.SessionConfig{Clock: skew, Open: c.open, Close: c.close})
+	case "oauth":
+		c.oauth, err = fortis.NewOAuthSource(fortis.OAuthConfig{Clock: skew, Fetch: c.fetchOAuth})
+	default:
+		err = signers.E(signers.CodeInput, op, `mode must be "token" or "oauth"`)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -508,6 +526,21 @@ func (c *fortisClient) close(ctx context.Context, t token.Token) error {
 	return nil
 }
 
+// fetchOAuth asks the caller's getToken for an OAuth access token:
+// { access_token, expires_in } or the token string.
+func (c *fortisClient) fetchOAuth(ctx context.Context, current token.Token) (token.Token, error) {
+	const op = "fortis.getToken"
+	v, err := callToken(ctx, op, c.getToken, refusedValue(current))
+	if err != nil {
+		return token.Token{}, err
+	}
+	t := tokenAnswer(v, "access_token", "expires_in")
+	if t.Value == "" {
+		return token.Token{}, signers.E(signers.CodeToken, op, "getToken must resolve to {access_token, expires_in} or a token string")
+	}
+	return t, nil
+}
+
 func fortisRequest(ctx context.Context, args js.Value) (any, error) {
 	const op = "fortis.request"
 	c, err := clientOf[*fortisClient](args)
@@ -519,7 +552,12 @@ func fortisRequest(ctx context.Context, args js.Value) (any, error) {
 		return nil, err
 	}
 	req := r.to(c.base)
-	resp, err := c.http.authorized(ctx, op, c.sess, req, &c.auth) // &c.auth: open may change the developer id
+	var resp *signers.Response
+	if c.oauth != nil {
+		resp, err = c.http.authorized(ctx, op, c.oauth, req, fortis.OAuthAuthorizer{DeveloperID: c.auth.DeveloperID})
+	} else {
+		resp, err = c.http.authorized(ctx, op, c.sess, req, &c.auth) // &c.auth: open may change the developer id
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -528,7 +566,7 @@ func fortisRequest(ctx context.Context, args js.Value) (any, error) {
 
 func fortisClose(ctx context.Context, args js.Value) (any, error) {
 	c, err := clientOf[*fortisClient](args)
-	if err != nil {
+	if err != nil || c.sess == nil { // a bearer token has no session to end
 		return nil, err
 	}
 	return nil, c.sess.Close(ctx)
@@ -635,8 +673,17 @@ type brokerClient struct {
 }
 
 func newBrokerClient(args js.Value, prefix string) (any, error) {
+	c, err := readBrokerClient(args.Index(0), prefix)
+	if err != nil {
+		return nil, err
+	}
+	return register(c), nil
+}
+
+// readBrokerClient reads a broker client's config: { brokerUrl, callerToken,
+// fetch, retry, rate, impersonatedUserExternalId (Fonn) }.
+func readBrokerClient(cfg js.Value, prefix string) (*brokerClient, error) {
 	op := prefix[1:] + ".client"
-	cfg := args.Index(0)
 	raw, err := str(cfg, "brokerUrl")
 	if err != nil {
 		return nil, err
@@ -658,7 +705,7 @@ func newBrokerClient(args js.Value, prefix string) (any, error) {
 	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
-	return register(c), nil
+	return c, nil
 }
 
 func brokerRequest(ctx context.Context, args js.Value) (any, error) {
@@ -671,12 +718,22 @@ func brokerRequest(ctx context.Context, args js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	req, resp, err := c.do(ctx, op, r)
+	if err != nil {
+		return nil, err
+	}
+	return finish(op, req, resp)
+}
+
+// do sends r through the broker with the caller token.
+func (c *brokerClient) do(ctx context.Context, op string, r apiRequest) (*signers.Request, *signers.Response, error) {
+	var err error
 	if c.nfon {
 		// NFON encodes "+", "/" and "=" in query data too (docs/PROTOCOLS.md
 		// "NFON"): the broker signs the path as it arrives, so it must arrive
 		// in NFON's form.
 		if r.path, err = nfon.BuildResource(r.path, r.query); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		r.query = nil
 	}
@@ -685,10 +742,37 @@ func brokerRequest(ctx context.Context, args js.Value) (any, error) {
 		req.Header.Set("impersonatedUserExternalId", c.impersonate)
 	}
 	resp, err := c.http.authorized(ctx, op, &callerSource{f: c.callerToken}, req, brokerAuthorizer{})
+	return req, resp, err
+}
+
+// fortisSSO gets a one-time Fortis sign-in link through the broker (POST
+// /fortis/sso, which asks v2/contactsso with the broker's credentials;
+// docs/PROTOCOLS.md "Fortis") and opens it the way Keyfax's launch opens its
+// page: [config, fields (JSON text), returnUrl, launch options] -> { url,
+// params } when it comes back to the return URL, { closed: true } when the
+// popup is closed or the page removes the frame.
+func fortisSSO(ctx context.Context, args js.Value) (any, error) {
+	const op = "fortis.sso"
+	c, err := readBrokerClient(args.Index(0), "/fortis")
 	if err != nil {
 		return nil, err
 	}
-	return finish(op, req, resp)
+	fields := args.Index(1)
+	if fields.Type() != js.TypeString {
+		return nil, signers.E(signers.CodeInput, op, "fields must be a JSON object")
+	}
+	req, resp, err := c.do(ctx, op, apiRequest{method: "POST", path: "/sso", body: []byte(fields.String()), header: signers.Header{"Content-Type": "application/json"}})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != 200 && resp.Status != 201 {
+		return nil, httpFailure(signers.CodeHTTP, op, req, resp)
+	}
+	sso, err := fortis.ParseSSOResponse(resp.Status, resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return launch(ctx, launchFortis, js.ValueOf(sso.URL), args.Index(2), args.Index(3))
 }
 
 // callerSource is the flow.Source of one broker request: it asks the page's

@@ -222,6 +222,58 @@ test("Fortis: a session from getToken, one fresh session after a 401, close", as
   await assert.rejects(c.request("GET", "/v2/x"), { code: "E_INPUT" }, "a closed client refuses");
 });
 
+test("Fortis: mode oauth sends the bearer token with developer-id, one fresh token after a 401", async () => {
+  const refused = [];
+  let n = 0;
+  const getToken = async (arg) => {
+    refused.push(arg.refused);
+    const t = `fortis-oauth-${++n}`;
+    if (n > 1) srv.state.fortisOAuth.add(t); // the first one is refused
+    return { access_token: t, expires_in: 3600 };
+  };
+  const c = api.fortis.client({ mode: "oauth", baseUrl: `${srv.base}/fortis`, developerId: "dev-1", getToken, retry: fast });
+  srv.state.log.length = 0;
+  const r = await c.request("GET", "/v2/contacts");
+  assert.equal(r.status, 200);
+  assert.deepEqual(refused, [undefined, "fortis-oauth-1"]);
+  const last = srv.state.log.at(-1);
+  assert.equal(last.authorization, "Bearer fortis-oauth-2");
+  assert.equal(last.headers["developer-id"], "dev-1");
+  assert.equal(last.headers["access-token"], undefined, "OAuth and token methods are not mixed");
+  await c.request("GET", "/v2/contacts");
+  assert.equal(n, 2, "the token is cached");
+  await c.close(); // no session to end: nothing is sent
+  assert.equal(srv.state.log.at(-1).method, "GET");
+  assert.throws(() => api.fortis.client({ mode: "hmac", baseUrl: srv.base, getToken }), { code: "E_INPUT" });
+});
+
+test("Fortis SSO: the link comes from the broker; outside a page it cannot be opened (E_CONFIG)", async () => {
+  srv.state.log.length = 0;
+  await assert.rejects(api.fortis.sso({ brokerUrl: `${srv.base}/broker`, callerToken: srv.state.callerToken, fields: { contact_id: "c-1" }, retry: fast }), { code: "E_CONFIG" });
+  const asked = srv.state.log.at(-1);
+  assert.equal(asked.path, "/broker/fortis/sso");
+  assert.equal(asked.method, "POST");
+  assert.deepEqual(JSON.parse(asked.body), { contact_id: "c-1" });
+  assert.equal(asked.headers["x-apisign-caller"], srv.state.callerToken);
+  await assert.rejects(api.fortis.sso({ brokerUrl: `${srv.base}/broker`, callerToken: "wrong", retry: fast }), { code: "E_TOKEN_REFUSED", status: 401 });
+  await assert.rejects(api.fortis.sso({ brokerUrl: `${srv.base}/broker`, callerToken: "t", fields: [1] }), { code: "E_INPUT" });
+  await assert.rejects(api.fortis.sso(null), { code: "E_INPUT" });
+});
+
+test("Fortis HMAC strict: only the document's six endpoints", () => {
+  const o = { developerId: "dev-1", userId: "u-1", userHashKey: "hash-key", timestamp: 1422283692000 };
+  const plain = api.fortis.hmac(o);
+  for (const path of ["/v2/transactions", "/v2/transactions/123?x=1", "v2/accountvaults", "/v2/payform/x"]) {
+    assert.deepEqual(api.fortis.hmac({ ...o, path, strict: true }), plain, path);
+  }
+  for (const path of ["/v2/contacts", "/v2/transactionsX", "/v1/transactions"]) {
+    assert.throws(() => api.fortis.hmac({ ...o, path, strict: true }), { code: "E_INPUT", message: /only on v2\/accountform/ }, path);
+    assert.deepEqual(api.fortis.hmac({ ...o, path }), plain, "not strict: signed");
+  }
+  assert.throws(() => api.fortis.hmac({ ...o, strict: true }), { code: "E_INPUT" }, "strict needs the path");
+  assert.throws(() => api.fortis.hmac({ ...o, strict: "yes" }), { code: "E_INPUT" });
+});
+
 test("Ansira: a token from getToken, one fresh token after a 403", async () => {
   let n = 0;
   const getToken = async () => {

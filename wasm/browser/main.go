@@ -82,6 +82,7 @@ var asyncOps = map[string]asyncOp{
 	"keyfax.launch":     keyfaxLaunch,
 	"fortis.request":    fortisRequest,
 	"fortis.close":      fortisClose,
+	"fortis.sso":        fortisSSO,
 	"ansira.request":    ansiraRequest,
 	"ansira.pages.next": ansiraPagesNext,
 	"broker.request":    brokerRequest,

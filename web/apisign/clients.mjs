@@ -328,16 +328,39 @@ export class KeyfaxClient extends Client {
       options(launchData, w);
       const o = options(opts ?? {}, w);
       const launchUrl = absUrl(launchData.launchUrl, w, "launchUrl");
-      const ret = o.returnUrl ?? launchData.returnUrl;
-      const returnUrl = ret === undefined || ret === null || ret === "" ? "" : absUrl(ret, w, "returnUrl");
-      const c = o.container;
-      if (c !== undefined && c !== null && typeof c !== "string" && (typeof c !== "object" || typeof c.appendChild !== "function")) {
-        throw inputError(`${w}: container must be an element or a selector`);
-      }
-      const launchOpts = { target: optStr(o.target, w, "target"), features: optStr(o.features, w, "features"), container: c, keepFrame: o.keepFrame === true };
+      const [returnUrl, launchOpts] = launchOptions(o, launchData.returnUrl, w);
       return this[call]("keyfax.launch", [launchUrl, returnUrl, launchOpts], signalArg(o.signal, w));
     });
   }
+}
+
+// launchOptions reads the options of a launch (keyfax.launch, fortis.sso):
+// the return URL ("" for none) and { target, features, container, keepFrame }.
+function launchOptions(o, defaultReturn, w) {
+  const ret = o.returnUrl ?? defaultReturn;
+  const returnUrl = ret === undefined || ret === null || ret === "" ? "" : absUrl(ret, w, "returnUrl");
+  const c = o.container;
+  if (c !== undefined && c !== null && typeof c !== "string" && (typeof c !== "object" || typeof c.appendChild !== "function")) {
+    throw inputError(`${w}: container must be an element or a selector`);
+  }
+  return [returnUrl, { target: optStr(o.target, w, "target"), features: optStr(o.features, w, "features"), container: c, keepFrame: o.keepFrame === true }];
+}
+
+/**
+ * fortisSso gets a one-time Fortis sign-in link through the broker (POST
+ * /fortis/sso) and opens it in an iframe or a popup, as keyfax.launch does;
+ * it resolves with { url, params } when the window comes back to returnUrl,
+ * or { closed: true } when the popup is closed or the frame removed.
+ */
+export function fortisSso(rt, o) {
+  const w = "fortis.sso";
+  return guarded(w, () => {
+    options(o, w);
+    const f = o.fields ?? {};
+    if (f === null || typeof f !== "object" || Array.isArray(f)) throw inputError(`${w}: fields must be an object`);
+    const [returnUrl, launchOpts] = launchOptions(o, undefined, w);
+    return rt.callAsync("fortis.sso", [brokerConfig(o, w), json(f, w, "fields"), returnUrl, launchOpts], signalArg(o.signal, w));
+  });
 }
 
 export class FortisClient extends RequestClient {
@@ -348,6 +371,7 @@ export class FortisClient extends RequestClient {
     const closeToken = optFn(cfg.closeToken, w, "closeToken");
     super(rt, "fortis.new", {
       baseUrl: absUrl(cfg.baseUrl, w, "baseUrl"),
+      mode: optStr(cfg.mode, w, "mode"),
       developerId: optStr(cfg.developerId, w, "developerId"),
       getToken,
       closeToken: closeToken && ((token, signal) => Promise.resolve().then(() => closeToken(token, { signal })).then(() => true, (e) => {
@@ -422,10 +446,9 @@ export function ansiraClient(rt, cfg) {
   return new AnsiraClient(rt, cfg);
 }
 
-/** brokerClient is the client of a provider the broker signs for: kind "nfon" or "fonn". */
-export function brokerClient(rt, kind, cfg) {
-  const w = `${kind}.client`;
-  options(cfg, w);
+// brokerConfig reads the options of a call through the broker: brokerUrl,
+// callerToken (a string or a function), fetch, retry, rate.
+function brokerConfig(cfg, w) {
   let caller = cfg.callerToken;
   if (typeof caller === "string") {
     const s = caller;
@@ -433,7 +456,14 @@ export function brokerClient(rt, kind, cfg) {
   } else if (typeof caller !== "function") {
     throw inputError(`${w}: callerToken must be a string or a function`);
   }
-  const config = { brokerUrl: absUrl(cfg.brokerUrl, w, "brokerUrl"), callerToken: tokenFn(caller), ...httpConfig(cfg, w) };
+  return { brokerUrl: absUrl(cfg.brokerUrl, w, "brokerUrl"), callerToken: tokenFn(caller), ...httpConfig(cfg, w) };
+}
+
+/** brokerClient is the client of a provider the broker signs for: kind "nfon" or "fonn". */
+export function brokerClient(rt, kind, cfg) {
+  const w = `${kind}.client`;
+  options(cfg, w);
+  const config = brokerConfig(cfg, w);
   if (kind === "fonn") config.impersonatedUserExternalId = optStr(cfg.impersonatedUserExternalId, w, "impersonatedUserExternalId");
   return new RequestClient(rt, `${kind}.new`, config, "broker.request", `${kind}.request`);
 }

@@ -8,7 +8,8 @@
 //   /Interview/launch?guid=    the interview page: goes to /Interview/launch/complete after a moment
 //   /Interview/launch/complete?guid=  completes the session, 302 to its returnUrl (+ status, co, guid)
 //   /broker/keyfax/token       GET: {token, hostName, expiresAt}, as the broker answers
-//   /fortis/v2/...             access-token + developer-id; DELETE /fortis/v2/token/{t} ends a session
+//   /fortis/v2/...             access-token (or Authorization: Bearer, OAuth) + developer-id; DELETE /fortis/v2/token/{t} ends a session
+//   /broker/fortis/sso         POST: a one-time link /fortis/sso/{code}, as the broker answers ({contactsso: {url}})
 //   /ansira/api/...            Bearer access token
 //   /broker/fonn/..., /broker/nfon/...  X-Apisign-Caller (401 with X-Apisign-Error when refused); echoes the request as JSON
 //
@@ -36,6 +37,8 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     pendingPolls: 2, // results answers 202 this many times, then the session completes by itself
     autoComplete: true,
     fortisTokens: new Set(),
+    fortisOAuth: new Set(), // OAuth access tokens (Authorization: Bearer)
+    ssoCodes: new Map(), // one-time sign-in codes -> the fields they were made for
     ansiraTokens: new Set(),
     callerToken: "123.caller",
     renewals: 0,
@@ -157,7 +160,9 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
         const t = decodeURIComponent(path.slice("/fortis/v2/token/".length));
         return send(state.fortisTokens.delete(t) ? 204 : 404, undefined);
       }
-      if (!state.fortisTokens.has(tok) || req.headers["developer-id"] !== "dev-1") return send(401, { message: "unauthorized" });
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+      const ok = bearer !== undefined ? state.fortisOAuth.has(bearer) && tok === undefined : state.fortisTokens.has(tok);
+      if (!ok || req.headers["developer-id"] !== "dev-1") return send(401, { message: "unauthorized" });
       return send(200, { type: "TransactionList", list: [], method: req.method, path });
     }
 
@@ -182,6 +187,21 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
         return send(200, { data: all.slice((page - 1) * size, page * size), meta: { page, page_size: size, filter: url.searchParams.get("filter"), order_by: url.searchParams.get("order_by") } });
       }
       return send(200, { ok: true, path });
+    }
+
+    // ---- Fortis SSO: the broker's route, and the link it hands out ----
+    if (path === "/broker/fortis/sso" && req.method === "POST") {
+      if (req.headers["x-apisign-caller"] !== state.callerToken) return send(401, { code: "E_TOKEN_EXPIRED", message: "caller token refused" }, { "X-Apisign-Error": "E_TOKEN_EXPIRED" });
+      const code = randomUUID();
+      state.ssoCodes.set(code, JSON.parse(body));
+      return send(200, { contactsso: { id: "1", url: `http://${req.headers.host}/fortis/sso/${code}` } });
+    }
+    if (path.startsWith("/fortis/sso/")) {
+      const code = path.slice("/fortis/sso/".length);
+      const fields = state.ssoCodes.get(code);
+      state.ssoCodes.delete(code);
+      if (!fields) return send(404, "<!doctype html><title>Fortis</title><p>This link is unknown or used.", { "Content-Type": "text/html" });
+      return send(200, `<!doctype html><title>Fortis</title><p id="signed-in">Signed in as ${fields.contact_id ?? "nobody"}</p>`, { "Content-Type": "text/html" });
     }
 
     // ---- the broker's forwarding routes ----
