@@ -82,9 +82,23 @@ func ResultsXMLRequest(baseURL, company, guid string) (*signers.Request, error) 
 	return req, XML.Apply(req)
 }
 
-// xmlEscape escapes text for an XML element's content.
+// xmlEscape escapes text for an XML element's content. (A loop, not
+// strings.NewReplacer, which costs the browser module kilobytes.)
 func xmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(s)
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // XMLText returns the text of the first element named name (its local name,

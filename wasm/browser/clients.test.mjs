@@ -69,6 +69,41 @@ test("Keyfax: startup, results 202 then 200, waitForResults, renew", async () =>
   kf.close();
 });
 
+test("Keyfax: example start-up data (GET /api/v1/startup), and format xml for startup, results and renew", async () => {
+  const kf = keyfaxClient(brokerToken({ n: 0 }));
+  const ex = await kf.exampleStartup();
+  assert.equal(ex.status, 200);
+  assert.equal(ex.data.company.value, "OL3_Dev");
+  assert.equal(srv.state.log.at(-1).method, "GET");
+  assert.equal(srv.state.log.at(-1).headers.accept, "application/json");
+  kf.close();
+
+  const x = keyfaxClient(brokerToken({ n: 0 }), { format: "xml" });
+  const xe = await x.exampleStartup();
+  assert.match(xe.data, /^<\?xml[^>]*><StartUpData><company><value>OL3_Dev<\/value>/, "XML comes back as text");
+  assert.equal(srv.state.log.at(-1).headers.accept, "application/xml");
+  const launch = await x.startup("<StartUpData><company><value>OL3_Dev</value></company></StartUpData>");
+  const sent = srv.state.log.at(-1);
+  assert.equal(sent.headers["content-type"], "application/xml");
+  assert.equal(sent.headers.accept, "application/xml");
+  assert.match(launch.guid, /^[0-9a-f-]{36}$/);
+  assert.equal(launch.launchUrl, `${srv.base}/Interview/launch?guid=${launch.guid}&x=1`, "entities resolved");
+  assert.equal(launch.company, "OL3_Dev");
+  assert.match(launch.data, /^<\?xml/);
+  const done = await x.results(launch);
+  assert.equal(done.status, "done");
+  assert.equal(srv.state.log.at(-1).body, `<ResultsRequest><company>OL3_Dev</company><guid>${launch.guid}</guid></ResultsRequest>`);
+  assert.match(done.data, new RegExp(`<GUID>${launch.guid}</GUID>`));
+  const before = srv.state.renewals;
+  const { expiresAt } = await x.renew();
+  assert.equal(srv.state.renewals, before + 1);
+  assert.equal(srv.state.log.at(-1).headers.accept, "application/xml");
+  assert.ok(Date.parse(expiresAt) > Date.now(), "the token was read from the XML answer");
+  await assert.rejects(x.startup({ company: { value: "C" } }), { code: "E_INPUT" }, "XML format takes XML text");
+  x.close();
+  assert.throws(() => keyfaxClient(() => "", { format: "yaml" }), { code: "E_INPUT" });
+});
+
 test("Keyfax: a refused JWT (401) gets one fresh JWT from getToken, which is told the refused one", async () => {
   let n = 0;
   const refused = [];

@@ -76,6 +76,7 @@ var syncOps = map[string]syncOp{
 
 var asyncOps = map[string]asyncOp{
 	"keyfax.startup":    keyfaxStartup,
+	"keyfax.example":    keyfaxExample,
 	"keyfax.results":    keyfaxResults,
 	"keyfax.wait":       keyfaxWait,
 	"keyfax.renew":      keyfaxRenew,

@@ -287,12 +287,18 @@ export class KeyfaxClient extends Client {
     options(cfg, w);
     const baseUrl = absUrl(cfg.baseUrl, w, "baseUrl");
     const hostName = reqStr(cfg.hostName, w, "hostName");
-    super(rt, "keyfax.new", { baseUrl, hostName, getToken: getTokenArg(cfg, w), ...httpConfig(cfg, w) });
+    const format = optStr(cfg.format, w, "format");
+    if (format !== "" && format !== "json" && format !== "xml") throw inputError(`${w}: format must be "json" or "xml"`);
+    super(rt, "keyfax.new", { baseUrl, hostName, format, getToken: getTokenArg(cfg, w), ...httpConfig(cfg, w) });
+  }
+  /** GET /api/v1/startup: Keyfax's example start-up data ({ status, headers, data }; data is XML text in format "xml"). */
+  exampleStartup(opts) {
+    return guarded("keyfax.exampleStartup", () => this[call]("keyfax.example", [], signalOf(opts, "keyfax.exampleStartup")));
   }
   startup(startupData, opts) {
     const w = "keyfax.startup";
     return guarded(w, () => {
-      let text = startupData;
+      let text = startupData; // a string: JSON text, or XML text in format "xml"
       if (typeof startupData !== "string") {
         if (startupData === null || typeof startupData !== "object" || Array.isArray(startupData)) throw inputError(`${w}: startupData must be an object`);
         text = json(startupData, w, "startupData");

@@ -101,9 +101,33 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     if (path.toLowerCase().startsWith("/interview/api/v1/")) {
       if (!bearerOK(req)) return send(401, { message: "Bearer verification failed" });
       const route = path.slice("/Interview/api/v1".length).toLowerCase();
+      // XML when asked by Accept (Keyfax: "JSON or XML depending on the Accept
+      // and Content-Type headers"); the fields are read with a regex.
+      const xml = (req.headers.accept ?? "").includes("xml");
+      const xmlSend = (status, root, fields) =>
+        send(status, `<?xml version="1.0"?><${root}>${Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join("")}</${root}>`, { "Content-Type": "application/xml; charset=utf-8" });
+      const xmlField = (name) => new RegExp(`<${name}>(?:<value>)?([^<]*)`).exec(body)?.[1];
       if (route === "/token" && req.method === "POST") {
         state.renewals++;
+        if (xml) return xmlSend(200, "JsonWebToken", { company: "OL3_Dev", token: state.freshJWT() });
         return send(200, { token: state.freshJWT() });
+      }
+      if (route === "/startup" && req.method === "GET") {
+        if (xml) return xmlSend(200, "StartUpData", { company: "<value>OL3_Dev</value>", mode: "<value>RD</value>" });
+        return send(200, { company: { key: "company", value: "OL3_Dev" }, mode: { key: "mode", value: "RD" } });
+      }
+      if (xml && req.headers["content-type"]?.includes("xml") && req.method === "POST") {
+        if (route === "/startup") {
+          const guid = randomUUID();
+          const company = xmlField("company") ?? "Test_Co";
+          state.sessions.set(guid, { company, returnUrl: "", polls: 0, done: true });
+          return xmlSend(200, "LaunchData", { guid, launchUrl: `http://${req.headers.host}/Interview/launch?guid=${guid}&amp;x=1`, company });
+        }
+        if (route === "/results") {
+          const s = state.sessions.get(xmlField("guid"));
+          if (!s || s.company !== xmlField("company")) return send(404, "<Error>no such session</Error>", { "Content-Type": "application/xml" });
+          return xmlSend(200, "KeyfaxData", { GUID: xmlField("guid"), Status: "1" });
+        }
       }
       if (route === "/startup" && req.method === "POST") {
         let data;
