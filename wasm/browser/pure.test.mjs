@@ -425,14 +425,14 @@ test("apisign.d.ts types every function of the API", async () => {
     const last = n.split(".").pop();
     assert.match(dts, new RegExp(`\\b${last}\\b[?]?[(:]`), `apisign.d.ts does not declare ${n}`);
   }
-  for (const m of ["startup", "results", "waitForResults", "renew", "launch", "request", "close", "ApisignError", "load"]) {
+  for (const m of ["startup", "exampleStartup", "results", "waitForResults", "renew", "launch", "request", "pages", "close", "ApisignError", "load"]) {
     assert.match(dts, new RegExp(`\\b${m}\\b`), m);
   }
   // usage.mts, which tsc checks against the declarations (./build.sh test), calls every function.
   const usage = fs.readFileSync(new URL("./testdata/usage.mts", import.meta.url), "utf8");
   const calls = names.filter((n) => typeof n.split(".").reduce((o, k) => o[k], api) === "function");
   assert.ok(calls.length >= 16, calls.join(" "));
-  for (const n of [...calls, "startup", "results", "waitForResults", "renew", "launch", "request", "close"]) {
+  for (const n of [...calls, "startup", "exampleStartup", "results", "waitForResults", "renew", "launch", "request", "pages", "close"]) {
     assert.match(usage, new RegExp(`\\.${n.split(".").pop()}\\(`), `usage.mts does not call ${n}`);
   }
   // It parses as TypeScript.
