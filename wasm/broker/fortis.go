@@ -56,13 +56,6 @@ func fortisSlot(tok string) string {
 // the broker does not see the page's own use of it. A slot is taken before
 // the upstream call, so that concurrent requests cannot all pass the count.
 func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
-	f := b.fortis
-	req, err := fortis.OpenRequest(f.base, f.developerID, f.username, f.password, f.domain)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, "fortis is not configured on this broker")
-		return
-	}
-	req.Header.Set("Accept", "application/json")
 	key, opening, now := fortisSessionsKey(r), newID(), b.clock.Now()
 	ok, retryAt, err := b.state.Take(r.Context(), key, now, "", opening, b.timeout+leaseSlack, b.limits.fortisSessions)
 	if err != nil {
@@ -81,22 +74,39 @@ func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
 			b.logf("apisign broker: state: fortis sessions not updated (%s)", signers.CodeOf(err))
 		}
 	}()
+	o, ok := b.fortisSession(w, r)
+	if !ok {
+		return
+	}
+	session, ttl = fortisSlot(o.Token), o.Expire
+	writeJSON(w, http.StatusOK, fortisAnswer{o.Token, int64(o.Expire / time.Second), b.fortis.developerID})
+}
+
+// fortisSession opens a Fortis session with the broker's user credentials
+// (POST /v2/token); when it cannot, it has answered w.
+func (b *Broker) fortisSession(w http.ResponseWriter, r *http.Request) (fortis.Opened, bool) {
+	f := b.fortis
+	req, err := fortis.OpenRequest(f.base, f.developerID, f.username, f.password, f.domain)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, "fortis is not configured on this broker")
+		return fortis.Opened{}, false
+	}
+	req.Header.Set("Accept", "application/json")
 	resp, fail, ok := b.call(r, fortisWhat, req)
 	if !ok {
 		fail.write(w)
-		return
+		return fortis.Opened{}, false
 	}
 	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
 		b.upstreamStatus(w, fortisWhat, resp.Status, resp.Header.Get("Retry-After"))
-		return
+		return fortis.Opened{}, false
 	}
 	o, err := fortis.ParseOpenResponse(resp.Status, resp.Body)
 	if err != nil {
 		b.upstreamError(w, r, fortisWhat, err)
-		return
+		return fortis.Opened{}, false
 	}
-	session, ttl = fortisSlot(o.Token), o.Expire
-	writeJSON(w, http.StatusOK, fortisAnswer{o.Token, int64(o.Expire / time.Second), f.developerID})
+	return o, true
 }
 
 // fortisClose ends a session: DELETE /v2/token/{token}. A token the server no
@@ -152,24 +162,8 @@ func (b *Broker) fortisSSO(w http.ResponseWriter, r *http.Request, _ string) {
 		writeError(w, http.StatusBadRequest, signers.CodeInput, "the body must be a JSON object of contactsso fields")
 		return
 	}
-	open, err := fortis.OpenRequest(f.base, f.developerID, f.username, f.password, f.domain)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, "fortis is not configured on this broker")
-		return
-	}
-	open.Header.Set("Accept", "application/json")
-	resp, fail, ok := b.call(r, fortisWhat, open)
+	o, ok := b.fortisSession(w, r)
 	if !ok {
-		fail.write(w)
-		return
-	}
-	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
-		b.upstreamStatus(w, fortisWhat, resp.Status, resp.Header.Get("Retry-After"))
-		return
-	}
-	o, err := fortis.ParseOpenResponse(resp.Status, resp.Body)
-	if err != nil {
-		b.upstreamError(w, r, fortisWhat, err)
 		return
 	}
 	defer func() {
@@ -186,7 +180,7 @@ func (b *Broker) fortisSSO(w http.ResponseWriter, r *http.Request, _ string) {
 		b.upstreamError(w, r, fortisWhat, err)
 		return
 	}
-	resp, fail, ok = b.call(r, what, req)
+	resp, fail, ok := b.call(r, what, req)
 	if !ok {
 		fail.write(w)
 		return
