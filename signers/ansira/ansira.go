@@ -335,10 +335,7 @@ func NewTokenSource(cfg Config) (*TokenSource, error) {
 	if cfg.Margin <= 0 {
 		cfg.Margin = DefaultMargin
 	}
-	s := &TokenSource{cfg: cfg, clock: cfg.Clock}
-	if s.clock == nil {
-		s.clock = clock.Real
-	}
+	s := &TokenSource{cfg: cfg, clock: clock.Or(cfg.Clock)}
 	if cfg.Fetch == nil {
 		if _, err := TokenRequest(cfg.Params); err != nil {
 			return nil, err

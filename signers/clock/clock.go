@@ -158,3 +158,12 @@ func ParseHTTPDate(s string) (time.Time, error) {
 	}
 	return time.Time{}, signers.E(signers.CodeInput, "clock.ParseHTTPDate", "not an HTTP date")
 }
+
+// Or returns c, or Real when c is nil: every Clock field and argument of
+// apisign means the real clock when it is left unset.
+func Or(c Clock) Clock {
+	if c == nil {
+		return Real
+	}
+	return c
+}

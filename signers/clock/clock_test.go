@@ -79,3 +79,13 @@ func TestFormatHTTPDate(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+func TestOr(t *testing.T) {
+	if Or(nil) != Real {
+		t.Error("Or(nil) is not Real")
+	}
+	f := NewFake(time.Unix(1700000000, 0))
+	if Or(f) != Clock(f) {
+		t.Error("Or(f) is not f")
+	}
+}

@@ -181,10 +181,7 @@ type Session struct {
 // call opens the session.
 func NewSession(cfg SessionConfig) (*Session, error) {
 	const op = "fortis.NewSession"
-	s := &Session{cfg: cfg, clock: cfg.Clock, sem: make(chan struct{}, 1)}
-	if s.clock == nil {
-		s.clock = clock.Real
-	}
+	s := &Session{cfg: cfg, clock: clock.Or(cfg.Clock), sem: make(chan struct{}, 1)}
 	if s.cfg.Idle <= 0 {
 		s.cfg.Idle = Idle
 	}

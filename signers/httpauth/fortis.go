@@ -71,10 +71,7 @@ type FortisHMAC struct {
 }
 
 func (t *FortisHMAC) RoundTrip(r *http.Request) (*http.Response, error) {
-	clk := t.Clock
-	if clk == nil {
-		clk = clock.Real
-	}
+	clk := clock.Or(t.Clock)
 	if t.Signer == nil {
 		return nil, signers.E(signers.CodeConfig, "httpauth.FortisHMAC", "no signer")
 	}

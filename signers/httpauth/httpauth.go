@@ -129,10 +129,7 @@ func (t *Retry) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	clk := t.Policy.Clock
-	if clk == nil {
-		clk = clock.Real
-	}
+	clk := clock.Or(t.Policy.Clock)
 	for attempt := 0; ; attempt++ {
 		attemptReq := req.Clone(req.Context())
 		if body != nil {

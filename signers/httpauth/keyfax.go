@@ -40,10 +40,7 @@ func (t *KeyfaxBasic) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL == nil || r.URL.Opaque != "" || r.URL.Host == "" {
 		return nil, signers.E(signers.CodeInput, op, "request URL is not absolute")
 	}
-	clk := t.Clock
-	if clk == nil {
-		clk = clock.Real
-	}
+	clk := clock.Or(t.Clock)
 	req, body, err := Prepare(r)
 	if err != nil {
 		return nil, err

@@ -79,10 +79,7 @@ func (t *NFON) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.URL == nil || r.URL.Opaque != "" {
 		return nil, signers.E(signers.CodeInput, op, "request URL has no path to sign")
 	}
-	clk := t.Clock
-	if clk == nil {
-		clk = clock.Real
-	}
+	clk := clock.Or(t.Clock)
 	req, body, err := Prepare(r)
 	if err != nil {
 		return nil, err

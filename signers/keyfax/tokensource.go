@@ -103,10 +103,7 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	if _, err := cfg.Format.MediaType(); err != nil {
 		return nil, err
 	}
-	c := cfg.Clock
-	if c == nil {
-		c = clock.Real
-	}
+	c := clock.Or(cfg.Clock)
 	margin := cfg.Margin
 	if margin == 0 {
 		margin = DefaultMargin

@@ -87,10 +87,7 @@ func (v *Verifier) Verify(authorization, method, absoluteURI string, body []byte
 	if !ok || len(key) == 0 {
 		return BasicFields{}, signers.E(signers.CodeSignature, op, "unknown host name or api key")
 	}
-	c := v.Clock
-	if c == nil {
-		c = clock.Real
-	}
+	c := clock.Or(v.Clock)
 	now := c.Now().Unix()
 	w := v.window()
 	if d := now - f.Unix; d > w || d < -w {

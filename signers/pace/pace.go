@@ -54,10 +54,7 @@ func New(r Rate, c clock.Clock) (*Limiter, error) {
 	if r.N <= 0 || r.Per <= 0 || r.Per/time.Duration(r.N) <= 0 {
 		return nil, signers.E(signers.CodeInput, "pace.New", "rate must be a positive number of calls per positive duration")
 	}
-	if c == nil {
-		c = clock.Real
-	}
-	return &Limiter{clock: c, interval: r.Per / time.Duration(r.N)}, nil
+	return &Limiter{clock: clock.Or(c), interval: r.Per / time.Duration(r.N)}, nil
 }
 
 // Interval is the time between two slots.

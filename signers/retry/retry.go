@@ -134,10 +134,7 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, error) {
 // during a wait. Transport failures are not retried: whether the server acted on
 // the request is unknown.
 func Do(ctx context.Context, p Policy, d signers.Doer, req *signers.Request) (*signers.Response, error) {
-	clk := p.Clock
-	if clk == nil {
-		clk = clock.Real
-	}
+	clk := clock.Or(p.Clock)
 	for attempt := 0; ; attempt++ {
 		attemptReq := *req
 		attemptReq.Header = req.Header.Clone()

@@ -65,10 +65,7 @@ type flight struct {
 // NewCache returns a Cache over fetch that renews margin ahead of expiry.
 // A nil clock means clock.Real.
 func NewCache(fetch FetchFunc, margin time.Duration, c clock.Clock) *Cache {
-	if c == nil {
-		c = clock.Real
-	}
-	return &Cache{fetch: fetch, margin: margin, clock: c}
+	return &Cache{fetch: fetch, margin: margin, clock: clock.Or(c)}
 }
 
 // Token returns the held token while it is fresh (valid at now + margin), else
