@@ -349,8 +349,11 @@ test("Ansira: pages() iterates a listing with filter and order_by as the documen
   await assert.rejects(async () => {
     for await (const p of c.pages("/api/v1/campaigns", { pageSize: 4, records: () => "nope" })) assert.fail(p);
   }, { code: "E_INPUT" });
-  assert.throws(() => c.pages("/api/v1/campaigns", {}), { code: "E_INPUT" }, "pageSize is required");
-  assert.throws(() => c.pages("/api/v1/campaigns", { pageSize: 0 }), { code: "E_INPUT" });
+  // Bad arguments reject the first step (never a throw from pages itself).
+  for (const bad of [{}, { pageSize: 0 }, { pageSize: 2, orderBy: 5 }, { pageSize: 2, signal: 1 }]) {
+    const it = c.pages("/api/v1/campaigns", bad);
+    await assert.rejects(it.next(), { code: "E_INPUT" }, JSON.stringify(bad));
+  }
   c.close();
 });
 

@@ -408,27 +408,35 @@ class AnsiraClient extends RequestClient {
    * data itself when it is an array, else data.data).
    */
   pages(path, opts) {
-    const w = "ansira.pages";
-    reqStr(path, w, "path");
-    const o = options(opts ?? {}, w);
-    const signal = signalArg(o.signal, w);
-    let orderBy = o.orderBy ?? [];
-    if (typeof orderBy === "string") orderBy = [orderBy];
-    if (!Array.isArray(orderBy) || !orderBy.every((x) => typeof x === "string")) throw inputError(`${w}: orderBy must be a string or an array of strings`);
-    for (const k of ["page", "pageSize"]) {
-      if (o[k] !== undefined && !(Number.isInteger(o[k]) && o[k] >= (k === "page" ? 0 : 1) && o[k] <= 1e6)) throw inputError(`${w}: ${k} must be a whole number${k === "page" ? "" : " above 0"}`);
-    }
-    if (o.pageSize === undefined) throw inputError(`${w}: pageSize is required (without it a short page cannot be told from a full one)`);
-    const read = optFn(o.records, w, "records") ?? defaultRecords;
-    const records = (data) => {
-      const r = read(data);
-      if (!Array.isArray(r)) throw inputError(`${w}: records must return an array`);
-      return Array.from(r);
-    };
-    const params = { filter: optStr(o.filter, w, "filter"), orderBy: [...orderBy], page: o.page, pageSize: o.pageSize };
-    const pager = this[callSync]("ansira.pages", [path, params, records]);
     const client = this;
+    // An async generator: bad arguments reject its first step, as every
+    // asynchronous method rejects instead of throwing.
     return (async function* () {
+      const w = "ansira.pages";
+      let pager;
+      let signal;
+      try {
+        reqStr(path, w, "path");
+        const o = options(opts ?? {}, w);
+        let orderBy = o.orderBy ?? [];
+        if (typeof orderBy === "string") orderBy = [orderBy];
+        if (!Array.isArray(orderBy) || !orderBy.every((x) => typeof x === "string")) throw inputError(`${w}: orderBy must be a string or an array of strings`);
+        for (const k of ["page", "pageSize"]) {
+          if (o[k] !== undefined && !(Number.isInteger(o[k]) && o[k] >= (k === "page" ? 0 : 1) && o[k] <= 1e6)) throw inputError(`${w}: ${k} must be a whole number${k === "page" ? "" : " above 0"}`);
+        }
+        if (o.pageSize === undefined) throw inputError(`${w}: pageSize is required (without it a short page cannot be told from a full one)`);
+        const read = optFn(o.records, w, "records") ?? defaultRecords;
+        const records = (data) => {
+          const r = read(data);
+          if (!Array.isArray(r)) throw inputError(`${w}: records must return an array`);
+          return Array.from(r);
+        };
+        const params = { filter: optStr(o.filter, w, "filter"), orderBy: [...orderBy], page: o.page, pageSize: o.pageSize };
+        signal = signalArg(o.signal, w);
+        pager = client[callSync]("ansira.pages", [path, params, records]);
+      } catch (e) {
+        throw e instanceof ApisignError ? e : new ApisignError("E_INPUT", `${w}: could not read the arguments`, { cause: e });
+      }
       try {
         for (;;) {
           const p = await client[call]("ansira.pages.next", [pager], signal);
