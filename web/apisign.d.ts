@@ -54,6 +54,9 @@ export type BodyInput = string | ArrayBuffer | ArrayBufferView;
 /** Header fields as a plain object. */
 export type Headers = Record<string, string>;
 
+/** Query parameters, unencoded: an object, or [key, value] pairs in order. */
+export type QueryInput = Record<string, string | number> | Array<[string, string | number]>;
+
 /**
  * Instantiates the module once and resolves to the API; every later call
  * resolves to the same instance (its `source` is then ignored).
@@ -109,10 +112,18 @@ export interface NfonSignOptions {
   method: string;
   /** The resource: path plus `?query`, percent-encoded as sent ("Base%20Device"); bytes that cannot go on the wire raw are encoded, valid escapes kept. */
   path: string;
+  /**
+   * Query parameters, unencoded, appended to path in NFON's encoding ("+49"
+   * is sent as "%2B49", "=" and "/" in values encoded too): an object or
+   * [key, value] pairs in order.
+   */
+  query?: QueryInput;
   /** The exact body bytes; hashed (Content-MD5) for POST, PUT and PATCH unless audio/*. */
   body?: BodyInput;
-  /** The Content-Type sent; signed with Content-MD5. */
+  /** The Content-Type sent; signed with Content-MD5. Required for POST, PUT and PATCH (E_INPUT) unless audio. */
   contentType?: string;
+  /** An audio upload whatever its Content-Type (a multipart form): neither Content-MD5 nor Content-Type is signed. */
+  audio?: boolean;
   /** The signing time (default now); sent as x-nfon-date, RFC 1123 GMT. */
   date?: TimeInput;
   /** The NFON key id. */
@@ -196,6 +207,12 @@ export interface ClientConfigBase {
    * retries off.
    */
   retry?: { retries?: number; baseMs?: number; capMs?: number; maxAfterMs?: number };
+  /**
+   * Calls per second, shared by all the client's calls: a burst is spread
+   * evenly instead of being refused with 429s. Default: none (Ansira: by
+   * environment).
+   */
+  rate?: number;
 }
 
 /** What a token function (getToken, callerToken) receives. */
@@ -224,6 +241,13 @@ export interface KeyfaxClientConfig extends ClientConfigBase {
    * first use, and again when Keyfax refuses the JWT (401) or it expired.
    */
   getToken: TokenFunction<string | { token: string }>;
+  /**
+   * What Keyfax speaks (by Accept and Content-Type): "json" (default) or
+   * "xml". In XML, start-up data is XML text and every answer's data is XML
+   * text, to parse with DOMParser if the page wants; the module reads only the
+   * launch data and the renewed token.
+   */
+  format?: "json" | "xml";
 }
 
 export interface CallOptions {
@@ -245,10 +269,12 @@ export interface KeyfaxLaunch {
 export type KeyfaxResults = { status: "pending" } | { status: "done"; data: unknown };
 
 export interface KeyfaxClient {
+  /** GET /api/v1/startup: Keyfax's example start-up data for its master configuration (XML text in format "xml"). */
+  exampleStartup(options?: CallOptions): Promise<ClientResponse>;
   /**
    * POST /api/v1/startup with the start-up data (an object, sent as JSON, in
    * Keyfax's `{ mode: { value: "RD" }, company: { value: … }, returnUrl: { value: … } }`
-   * form; or JSON text). Resolves to the launch data.
+   * form; or JSON text; in format "xml", XML text). Resolves to the launch data.
    */
   startup(startupData: object | string, options?: CallOptions): Promise<KeyfaxLaunch>;
   /** POST /api/v1/results once: 202 -> pending, 200 -> done with the results. */
@@ -303,7 +329,16 @@ export interface FortisApi {
    * TimeInput (default now): a number is epoch *milliseconds*, sent as Unix
    * seconds.
    */
-  hmac(options: { developerId: string; userId: string; userHashKey: string; timestamp?: TimeInput }): {
+  hmac(options: {
+    developerId: string;
+    userId: string;
+    userHashKey: string;
+    timestamp?: TimeInput;
+    /** The request's path; with strict, checked against the six endpoints Fortis supports HMAC on. */
+    path?: string;
+    /** Refuse (E_INPUT) a path outside v2/accountform, accountvaults, payform, routeraccountvault, salestax, transactions. */
+    strict?: boolean;
+  }): {
     headers: { "developer-id": string; "user-id": string; timestamp: string; "hash-key": string };
     stringToSign: string;
   };
@@ -317,19 +352,45 @@ export interface FortisApi {
     /** The query parameters form-encoded, to append after "?" or "&". */
     queryString: string;
   };
-  /** A client for the Fortis API with a session token from the broker. */
+  /** A client for the Fortis API with a session token from the broker, or an OAuth bearer token (mode "oauth"). */
   client(config: FortisClientConfig): FortisClient;
+  /**
+   * Fortis single sign-on: gets a one-time sign-in link through the broker
+   * (`POST {brokerUrl}/fortis/sso`, which asks v2/contactsso with the broker's
+   * credentials and `fields`) and opens it as KeyfaxClient.launch does, in an
+   * iframe (default) or a popup. Resolves with `{ url, params }` when the
+   * window comes back to returnUrl, or `{ closed: true }` when the popup is
+   * closed or the page removes the frame (`[data-apisign="fortis"]`). Browser
+   * only (E_CONFIG elsewhere, after the link was made).
+   */
+  sso(options: FortisSsoOptions): Promise<{ url: string; params: Record<string, string> } | { closed: true }>;
+}
+
+export interface FortisSsoOptions extends BrokerClientConfig, CallOptions {
+  /** The contactsso fields (say, contact_id), sent as JSON. */
+  fields?: object;
+  target?: "iframe" | "popup";
+  container?: Element | string;
+  returnUrl?: string;
+  features?: string;
 }
 
 export interface FortisClientConfig extends ClientConfigBase {
   /** The Fortis API root, e.g. "https://api.fortis.tech". */
   baseUrl: string;
   /**
-   * Gets a freshly opened session, typically the broker's `POST
+   * "token" (default): access-token with a session token; "oauth":
+   * `Authorization: Bearer` with an OAuth access token (and developer-id).
+   */
+  mode?: "token" | "oauth";
+  /**
+   * Token mode: gets a freshly opened session, typically the broker's `POST
    * /fortis/session` answer `{ token, developerId, expiresIn }`. Called at first
    * use, after 15 idle minutes, and once after a 401.
+   * OAuth mode: gets an access token, `{ access_token, expires_in }` or the
+   * string; again before it expires and once after a 401.
    */
-  getToken: TokenFunction<string | { token: string; developerId?: string; expiresIn?: number }>;
+  getToken: TokenFunction<string | { token: string; developerId?: string; expiresIn?: number } | { access_token: string; expires_in?: number }>;
   /** Sent as developer-id when getToken's answer has none. */
   developerId?: string;
   /** Ends a session through the broker (`DELETE /fortis/session/{token}`); default: DELETE /v2/token/{token} at Fortis. */
@@ -348,6 +409,11 @@ export interface RequestOptions extends CallOptions {
   contentType?: string;
   /** Extra header fields (the authentication fields cannot be overridden). */
   headers?: Headers;
+  /**
+   * Query parameters, unencoded, appended to path: percent-encoded (a space as
+   * %20, "+" as %2B); through the NFON client in NFON's encoding.
+   */
+  query?: QueryInput;
 }
 
 /**
@@ -430,9 +496,34 @@ export interface AnsiraClientConfig extends ClientConfigBase {
    * fetched again once after a 401 or 403.
    */
   getToken: TokenFunction<string | { access_token: string; expires_in?: number }>;
+  /** Ansira's per-IP limit paces the client: "stage" 5 calls a second, "production" (default) 10; `rate` overrides. */
+  environment?: "stage" | "production";
+}
+
+/** One page of a listing. */
+export interface AnsiraPage extends ClientResponse {
+  /** The page number (page=). */
+  page: number;
+  /** The page's records (see AnsiraPagesOptions.records). */
+  records: unknown[];
+}
+
+export interface AnsiraPagesOptions extends CallOptions {
+  /** filter=, as the document writes it: conditions joined by boolean operators, e.g. "status eq 'active' and budget gt 500". */
+  filter?: string;
+  /** order_by=, sort expressions written one after the other (["-budget", "+name"]). */
+  orderBy?: string | string[];
+  /** The first page (default 1). */
+  page?: number;
+  /** page_size= (required): a page shorter than this is the last. */
+  pageSize: number;
+  /** Reads a page's records from its data; default: data itself when an array, else data.data. */
+  records?: (data: unknown) => unknown[];
 }
 
 export interface AnsiraClient extends RequestClient {
+  /** GET path page by page with filter, order_by, page and page_size: `for await (const p of client.pages(...))`. */
+  pages(path: string, options: AnsiraPagesOptions): AsyncGenerator<AnsiraPage, void, undefined>;
   /** Frees the client (its token). */
   close(): void;
 }

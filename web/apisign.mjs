@@ -28,7 +28,7 @@ import "./wasm_exec.js"; // defines globalThis.Go, the Go runtime's JS half
 import { ApisignError, inputError } from "./apisign/errors.mjs";
 import { makeCodec } from "./apisign/codec.mjs";
 import { guard, makeSigning } from "./apisign/signing.mjs";
-import { makeRuntime, guarded, KeyfaxClient, FortisClient, ansiraClient, brokerClient } from "./apisign/clients.mjs";
+import { makeRuntime, guarded, KeyfaxClient, FortisClient, ansiraClient, brokerClient, fortisSso } from "./apisign/clients.mjs";
 import { signalOf } from "./apisign/args.mjs";
 
 export { ApisignError };
@@ -150,7 +150,7 @@ function makeApi(go, ex, native, version) {
     version,
     nfon: Object.freeze({ sign: s.nfonSign, client: guard("nfon.client", (cfg) => brokerClient(rt, "nfon", cfg)) }),
     keyfax: Object.freeze({ basic: s.keyfaxBasic, bearer: s.keyfaxBearer, client: guard("keyfax.client", (cfg) => new KeyfaxClient(rt, cfg)) }),
-    fortis: Object.freeze({ hmac: s.fortisHmac, apiKey: s.fortisApiKey, client: guard("fortis.client", (cfg) => new FortisClient(rt, cfg)) }),
+    fortis: Object.freeze({ hmac: s.fortisHmac, apiKey: s.fortisApiKey, client: guard("fortis.client", (cfg) => new FortisClient(rt, cfg)), sso: (o) => fortisSso(rt, o) }),
     fonn: Object.freeze({ headers: s.fonnHeaders, client: guard("fonn.client", (cfg) => brokerClient(rt, "fonn", cfg)) }),
     ansira: Object.freeze({ tokenRequest: s.ansiraTokenRequest, client: guard("ansira.client", (cfg) => ansiraClient(rt, cfg)) }),
     clock: s.clock,

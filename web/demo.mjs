@@ -546,6 +546,10 @@ async function nfonFlow(f) {
     s = f.step("3. Search it (a query with spaces)", "The page percent-encodes the query; the broker signs the path and query exactly as sent.");
     const found = await nc.request("GET", `${path}?search=${encodeURIComponent("apisign demo")}`);
     s.done(`${plural(found.data.total, "matching entry", "matching entries")}.`);
+
+    s = f.step("4. Search a phone number (query { search: \"+49\" })", "The module encodes the query by NFON's rule: \"+\" as %2B, never a space.");
+    const numbers = await nc.request("GET", path, undefined, { query: { search: "+49" } });
+    s.done(`${plural(numbers.data.total, "number", "numbers")} starting +49.`);
     facts(f.resultEl, list.data.items.concat(created.data).map((it) => {
       const v = Object.fromEntries(it.data.map((d) => [d.name, d.value]));
       return [v.displayName, v.displayNumber];
@@ -600,6 +604,34 @@ async function fortisFlow(f) {
   }
 }
 
+// ---- Fortis single sign-on
+
+async function fortisSsoFlow(f) {
+  const box = byTestId("fortis-frame");
+  const s = f.step("1. Ask the broker for a one-time sign-in link and open it in a frame (api.fortis.sso)",
+    "The broker opens a Fortis session for the one call, asks POST /v2/contactsso, and closes the session; the page gets only the link.");
+  const done = api.fortis.sso({
+    brokerUrl: settings.brokerUrl,
+    callerToken,
+    fetch: f.apisignFetch,
+    fields: { contact_id: "11e95f8ec39de8fbdb0a4f1a" },
+    container: box,
+  });
+  // The page's own control: removing the frame ends the sign-on.
+  const close = el("button", { type: "button", "data-testid": "close-fortis-sso", class: "close" }, "Close the Fortis frame");
+  close.addEventListener("click", () => {
+    box.querySelector('iframe[data-apisign="fortis"]')?.remove();
+    close.remove();
+  });
+  box.before(close);
+  try {
+    const r = await done;
+    s.done(r.closed ? "The frame was closed: the link is used up (it signs in once)." : `Back at ${r.url}.`);
+  } finally {
+    close.remove();
+  }
+}
+
 // ---- Ansira
 
 async function ansiraFlow(f) {
@@ -643,6 +675,35 @@ async function ansiraFlow(f) {
   }
 }
 
+// ---- Ansira paging
+
+async function ansiraPagesFlow(f) {
+  let s = f.step("1. Get an access token through the broker (POST /ansira/token)");
+  const tok = await brokerJSON(f, "/ansira/token", { method: "POST" });
+  s.done(`${duration(tok.expires_in * 1000)} left.`);
+  let handed = false;
+  const ac = api.ansira.client({
+    baseUrl: settings.ansira.apiBaseUrl,
+    environment: "stage",
+    fetch: f.apisignFetch,
+    getToken: async ({ signal, refused }) => {
+      if (!handed) return (handed = true), tok;
+      return brokerJSON(f, "/ansira/token", { method: "POST", signal, headers: { "Content-Type": "application/json" }, body: JSON.stringify(refused ? { invalidate: refused } : {}) });
+    },
+  });
+  const rows = [];
+  try {
+    const options = { filter: "status eq 'active'", orderBy: ["-budget"], pageSize: 2 };
+    for await (const p of ac.pages(settings.ansira.samplePath, options)) {
+      f.step(`${p.page + 1}. Page ${p.page}`).done(`${plural(p.records.length, "campaign", "campaigns")}${p.records.length < options.pageSize ? ": a short page, the last" : ""}.`);
+      rows.push(...p.records.map((c) => [c.name, `budget ${c.budget}, page ${p.page}`]));
+    }
+    facts(f.resultEl, rows);
+  } finally {
+    ac.close();
+  }
+}
+
 // ---- Fonn
 
 async function fonnFlow(f) {
@@ -662,6 +723,37 @@ async function fonnFlow(f) {
     f.lifetime("No Fonn credential in this page; broker caller token", caller.expiresAt);
   } finally {
     fc.close();
+  }
+}
+
+// ---- Keyfax in XML
+
+async function keyfaxXmlFlow(f) {
+  const kc = settings.keyfax;
+  const kf = api.keyfax.client({
+    baseUrl: kc.baseUrl,
+    hostName: kc.hostName,
+    format: "xml",
+    fetch: f.apisignFetch,
+    getToken: ({ signal }) => brokerJSON(f, "/keyfax/token", { signal }),
+  });
+  try {
+    let s = f.step("1. Example start-up data in XML (GET /api/v1/startup, Accept: application/xml)");
+    const example = await kf.exampleStartup();
+    const doc = new DOMParser().parseFromString(example.data, "application/xml");
+    const members = [...doc.documentElement.children];
+    s.done(`<${doc.documentElement.nodeName}> with ${plural(members.length, "member", "members")}, parsed by the page.`);
+    facts(f.resultEl, members.filter((m) => m.querySelector("value")?.textContent).map((m) => [m.nodeName, m.querySelector("value").textContent]));
+
+    s = f.step("2. Post it back as XML (POST /api/v1/startup, Content-Type: application/xml)");
+    const launch = await kf.startup(example.data);
+    s.done(`Session ${launch.guid} for ${launch.company}: the module read the launch data from the XML answer.`);
+
+    s = f.step("3. Renew the JWT, answered in XML (POST /api/v1/token)");
+    const { expiresAt } = await kf.renew();
+    s.done(`New JWT, ${duration(Date.parse(expiresAt) - Date.now())} left.`);
+  } finally {
+    kf.close();
   }
 }
 
@@ -746,7 +838,10 @@ if (new URLSearchParams(location.search).has("keyfax-return")) {
   // sees the frame arrive here and removes it.
   document.body.replaceChildren(el("p", { class: "returned" }, "Keyfax session ended: back in the demo."));
 } else {
-  const flows = { keyfax: keyfaxFlow, nfon: nfonFlow, fortis: fortisFlow, ansira: ansiraFlow, fonn: fonnFlow };
+  const flows = {
+    keyfax: keyfaxFlow, nfon: nfonFlow, fortis: fortisFlow, ansira: ansiraFlow, fonn: fonnFlow,
+    "keyfax-xml": keyfaxXmlFlow, "fortis-sso": fortisSsoFlow, "ansira-pages": ansiraPagesFlow,
+  };
   for (const [name, body] of Object.entries(flows)) {
     const f = new Flow(name);
     const b = byTestId(`run-${name}`);

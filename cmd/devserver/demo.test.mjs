@@ -217,12 +217,16 @@ test("the page loads its settings, a caller token and the module", { timeout: 90
 
 test("NFON: list, add and search through the broker, which signs", { timeout: 90_000 }, async () => {
   await runFlow("nfon");
-  assert.deepEqual(await shownStatuses("nfon"), [200, 201, 200]);
+  assert.deepEqual(await shownStatuses("nfon"), [200, 201, 200, 200]);
   const log = await page.textContent(tid("log-nfon"));
   assert.ok(log.includes("Signed by the broker: the NFON secret never reaches this page"));
   assert.ok(log.includes("/broker/nfon/api/customers/K1234/phone-books?search=apisign%20demo"));
+  // "+49" goes out as %2B49 (NFON: special characters URL-encoded), and the
+  // emulator finds the numbers; a raw "+" would have been read as a space.
+  assert.ok(log.includes("/broker/nfon/api/customers/K1234/phone-books?search=%2B49"));
+  assert.match(await page.textContent(`${tid("log-nfon")} li:nth-child(4)`), /[1-9]\d* numbers? starting \+49/);
   const sent = exchanges.filter((x) => x.url.startsWith(`${origin}/broker/nfon/`));
-  assert.equal(sent.length, 3);
+  assert.equal(sent.length, 4);
   await Promise.all(pending);
   for (const x of sent) {
     assert.ok(x.requestHeaders["x-apisign-caller"], "every broker call carries the caller token");
@@ -241,6 +245,54 @@ test("Fortis: session from the broker, transactions straight from Fortis, close"
   assert.match(await page.textContent(tid("result-fortis")), /Boiler service/);
   assert.match(await page.textContent(tid("lifetime-fortis")), /closed/);
   await shot("fortis");
+});
+
+test("Fortis SSO: the broker's one-time link opens in a frame; closing it ends the flow", { timeout: 90_000 }, async () => {
+  await page.click(tid("run-fortis-sso"));
+  const frame = page.frameLocator('[data-testid="fortis-frame"] iframe[data-apisign="fortis"]');
+  await frame.locator("body", { hasText: "Signed in to Fortis (sandbox) as contact 11e95f8ec39de8fbdb0a4f1a" }).waitFor();
+  await snapshotDom("fortis sso");
+  await page.locator(tid("flow-fortis-sso")).screenshot({ path: path.join(outDir, "demo-fortis-sso.png") });
+  await page.click(tid("close-fortis-sso"));
+  const status = ended("fortis-sso");
+  await status.waitFor();
+  assert.equal(await status.getAttribute("data-state"), "done", await status.textContent());
+  assert.deepEqual(await shownStatuses("fortis-sso"), [200]);
+  await Promise.all(pending);
+  const asked = exchanges.find((x) => x.url === `${origin}/broker/fortis/sso`);
+  assert.ok(asked?.requestHeaders["x-apisign-caller"], "the link is asked of the broker with the caller token");
+  assert.equal(await page.locator('iframe[data-apisign="fortis"]').count(), 0);
+  assert.match(await page.textContent(tid("log-fortis-sso")), /the link is used up/);
+});
+
+test("Keyfax in XML: example start-up data, startup and renewal through the emulator", { timeout: 90_000 }, async () => {
+  await runFlow("keyfax-xml");
+  assert.deepEqual(await shownStatuses("keyfax-xml"), [200, 200, 200, 200]);
+  await Promise.all(pending);
+  const example = exchanges.find((x) => x.method === "GET" && x.url.endsWith("/sandbox/keyfax/Interview/api/v1/startup"));
+  assert.equal(example.requestHeaders.accept, "application/xml");
+  const post = exchanges.findLast((x) => x.method === "POST" && x.url.endsWith("/sandbox/keyfax/Interview/api/v1/startup"));
+  assert.equal(post.requestHeaders["content-type"], "application/xml");
+  assert.match(await page.textContent(tid("result-keyfax-xml")), /company/);
+  assert.match(await page.textContent(tid("log-keyfax-xml")), /Session [0-9a-f-]{36} for /);
+  await shot("keyfax-xml");
+});
+
+test("Ansira paging: filter, order_by, page and page_size, page after page", { timeout: 90_000 }, async () => {
+  await runFlow("ansira-pages");
+  await Promise.all(pending);
+  const pages = exchanges.filter((x) => x.url.startsWith(`${origin}/sandbox/ansira/api/v1/campaigns?`));
+  assert.ok(pages.length >= 3, pages.map((x) => x.url).join(" "));
+  const last = pages.slice(-3).map((x) => new URL(x.url).searchParams);
+  assert.deepEqual(last.map((q) => q.get("page")), ["1", "2", "3"]);
+  assert.equal(last[0].get("filter"), "status eq 'active'");
+  assert.equal(last[0].get("order_by"), "-budget");
+  assert.equal(last[0].get("page_size"), "2");
+  for (const x of pages.slice(-3)) assert.equal(x.requestHeaders["cache-control"], "no-cache");
+  const result = await page.textContent(tid("result-ansira-pages"));
+  assert.match(result, /Damp and mould awareness.*page 1/s);
+  assert.match(await page.textContent(tid("log-ansira-pages")), /a short page, the last/);
+  await shot("ansira-pages");
 });
 
 test("Ansira: access token from the broker, campaigns with Bearer", { timeout: 90_000 }, async () => {

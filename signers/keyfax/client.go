@@ -78,7 +78,7 @@ func ParseStartup(status int, body, sent []byte) (Launch, error) {
 			Msg: "POST " + StartupPath + " answered " + strconv.Itoa(status)}
 	}
 	// An unreadable answer has no launch data: ReadLaunch says so.
-	l, ok := ReadLaunch(jsonv.Decode(body), jsonv.Decode(sent))
+	l, ok := ReadLaunch(decode(body), decode(sent))
 	if !ok {
 		return Launch{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Status: status,
 			Msg: "the start-up answer has no guid or launch URL"}
@@ -117,6 +117,21 @@ func ReadLaunch(answer, sent any) (l Launch, ok bool) {
 	l.Company = first(l.Company, itemString(member(s, "company")))
 	l.ReturnURL = itemString(member(s, "returnUrl"))
 	return l, l.GUID != "" && l.LaunchURL != ""
+}
+
+// decode reads a JSON answer as JSON.parse would, and an XML one (Keyfax
+// speaks both; see Format) as an object of the members ReadLaunch reads.
+func decode(b []byte) any {
+	if t := strings.TrimSpace(string(b)); t == "" || t[0] != '<' {
+		return jsonv.Decode(b)
+	}
+	m := map[string]any{}
+	for _, name := range []string{"guid", "launchUrl", "url", "keyfaxUrl", "launchUri", "company", "returnUrl"} {
+		if v, ok := XMLText(b, name); ok {
+			m[name] = v
+		}
+	}
+	return m
 }
 
 // member returns m[name], matched exactly first, then without regard to case.

@@ -137,6 +137,9 @@ func TestParseTokenResponse(t *testing.T) {
 		"priority":          `{"jwt":"x","token":"` + jwt + `"}`,
 		"escaped solidus":   `"` + strings.Replace(jwt, "_", `\u005f`, -1) + `"`,
 		"exact over folded": `{"TOKEN":"x","token":"` + jwt + `"}`,
+		// The XML form, asked for with Accept: application/xml (see Format).
+		"xml token":    `<?xml version="1.0"?><JsonWebToken><company>C</company><token>` + jwt + `</token></JsonWebToken>`,
+		"xml prefixed": `<a:JsonWebToken xmlns:a="x"><a:Token> ` + jwt + ` </a:Token></a:JsonWebToken>`,
 	}
 	for name, body := range good {
 		got, c, err := ParseTokenResponse([]byte(body))
@@ -159,6 +162,7 @@ func TestParseTokenResponse(t *testing.T) {
 		"jwt without exp": makeJWT(`{"sub":"x"}`),
 		"two tokens":      jwt + " " + jwt,
 		"html":            "<html><body>Error</body></html>",
+		"xml nested":      `<JsonWebToken><token><value>` + jwt + `</value></token></JsonWebToken>`,
 	}
 	for name, body := range bad {
 		_, _, err := ParseTokenResponse([]byte(body))

@@ -47,6 +47,8 @@ type TokenConfig struct {
 	Initial func(ctx context.Context, refused string) (string, error)
 	// Margin is how long before exp the JWT is renewed; zero means DefaultMargin.
 	Margin time.Duration
+	// Format is what the renewal asks Keyfax to answer in (JSON when empty).
+	Format Format
 }
 
 // TokenSource keeps a Keyfax JWT fresh. It implements token.Source and is safe
@@ -66,6 +68,7 @@ type TokenSource struct {
 	signer   *Signer
 	initial  func(ctx context.Context, refused string) (string, error)
 	cache    *token.Cache
+	format   Format
 }
 
 // NewTokenSource checks cfg and returns a TokenSource holding no JWT yet.
@@ -97,6 +100,9 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 	if _, err := endpoint(op, cfg.BaseURL, TokenPath); err != nil {
 		return nil, err
 	}
+	if _, err := cfg.Format.MediaType(); err != nil {
+		return nil, err
+	}
 	c := clock.Or(cfg.Clock)
 	margin := cfg.Margin
 	if margin == 0 {
@@ -109,6 +115,7 @@ func NewTokenSource(cfg TokenConfig) (*TokenSource, error) {
 		clock:    c,
 		signer:   cfg.Signer,
 		initial:  cfg.Initial,
+		format:   cfg.Format,
 	}
 	s.cache = token.NewCache(s.fetch, margin, c)
 	return s, nil
@@ -161,6 +168,9 @@ func (s *TokenSource) fetch(ctx context.Context, current token.Token) (token.Tok
 func (s *TokenSource) renew(ctx context.Context, jwt string) (token.Token, int, error) {
 	const op = "keyfax.Renew"
 	req, err := RenewRequest(s.base, s.hostName, jwt)
+	if err == nil {
+		err = s.format.Apply(req)
+	}
 	if err != nil {
 		return token.Token{}, 0, err
 	}
@@ -253,6 +263,12 @@ func ParseTokenResponse(body []byte) (string, Claims, error) {
 			return "", Claims{}, signers.E(signers.CodeToken, op, "token field is not a JSON string")
 		}
 		jwt, _ = v.Str()
+	case b[0] == '<': // the XML form (see Format): <JsonWebToken><token>…</token></JsonWebToken>
+		v, ok := XMLText(b, "token")
+		if !ok {
+			return "", Claims{}, signers.E(signers.CodeToken, op, "XML token response has no token element")
+		}
+		jwt = v
 	default:
 		jwt = string(b)
 	}

@@ -7,6 +7,7 @@
 //	GET    /ansira/status          how long the Ansira assertion has left
 //	POST   /fortis/session         a new Fortis session token
 //	DELETE /fortis/session/{token} close it
+//	POST   /fortis/sso             a one-time Fortis sign-in link (v2/contactsso)
 //	ANY    /nfon/<path>?<query>    forwarded to NFON, signed with NFON-API
 //	ANY    /fonn/<path>?<query>    forwarded to Fonn, with the Fonn headers
 //
@@ -115,6 +116,7 @@ var providers = []provider{{
 	routes: []route{
 		{"/fortis/session", "POST", (*Broker).fortisOpen},
 		{"/fortis/session/", "DELETE", (*Broker).fortisClose},
+		{"/fortis/sso", "POST", (*Broker).fortisSSO},
 	},
 }, {
 	name:     "nfon",

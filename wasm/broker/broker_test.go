@@ -76,6 +76,7 @@ func TestCallerRequiredOnEveryRoute(t *testing.T) {
 		{Method: "POST", Target: "/ansira/token"},
 		{Method: "POST", Target: "/fortis/session"},
 		{Method: "DELETE", Target: "/fortis/session/abc"},
+		{Method: "POST", Target: "/fortis/sso", Body: []byte("{}")},
 		{Method: "GET", Target: "/nfon/api/customers"},
 		{Method: "POST", Target: "/fonn/api/v1/things", Body: []byte("{}")},
 		{Method: "GET", Target: "/no/such/route"},
@@ -291,6 +292,54 @@ func TestFortisSession(t *testing.T) {
 	wantError(t, h.do(req{Method: "DELETE", Target: "/fortis/session/bad%20token"}), 400, "E_TOKEN")
 	wantError(t, h.do(req{Method: "GET", Target: "/fortis/session"}), 405, "E_INPUT")
 	wantError(t, h.do(req{Method: "POST", Target: "/fortis/session/x"}), 405, "E_INPUT")
+}
+
+// POST /fortis/sso: the broker opens a session for the one call, asks
+// v2/contactsso for the link with the page's fields, closes the session, and
+// answers Fortis' record; the link signs the contact in once.
+func TestFortisSSO(t *testing.T) {
+	h := newHarness(t, nil)
+	rec := h.do(req{Method: "POST", Target: "/fortis/sso", Body: []byte(`{"contact_id":"11e95f8ec39de8fbdb0a4f1a"}`)})
+	if rec.Code != 200 {
+		t.Fatalf("status %d: %s (upstream: %v)", rec.Code, rec.Body, h.up.Failures())
+	}
+	if cc := rec.Header().Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q: the link is a credential", cc)
+	}
+	a := decode[struct {
+		ContactSSO struct {
+			URL       string `json:"url"`
+			ContactID string `json:"contact_id"`
+		} `json:"contactsso"`
+	}](t, rec)
+	if !strings.HasPrefix(a.ContactSSO.URL, upstreamBase+"/fortis/sso/") || a.ContactSSO.ContactID != "11e95f8ec39de8fbdb0a4f1a" {
+		t.Fatalf("answer %s", rec.Body)
+	}
+	var methods []string
+	var opened string
+	for _, s := range h.up.Requests() {
+		methods = append(methods, s.Method+" "+s.URI)
+		if tok, ok := strings.CutPrefix(s.URI, "/fortis/v2/token/"); ok {
+			opened = tok
+		}
+	}
+	if len(methods) != 3 || methods[0] != "POST /fortis/v2/token" || methods[1] != "POST /fortis/v2/contactsso" || !strings.HasPrefix(methods[2], "DELETE /fortis/v2/token/") {
+		t.Errorf("upstream calls %q", methods)
+	}
+	if opened == "" || h.fortisOpen(opened) {
+		t.Errorf("the session for the call is still open")
+	}
+	if st := h.sandboxStatus("GET", strings.TrimPrefix(a.ContactSSO.URL, upstreamBase), nil); st != 200 {
+		t.Errorf("the link: status %d", st)
+	}
+	if st := h.sandboxStatus("GET", strings.TrimPrefix(a.ContactSSO.URL, upstreamBase), nil); st != 404 {
+		t.Errorf("the link a second time: status %d, want 404 (one-time)", st)
+	}
+	wantError(t, h.do(req{Method: "POST", Target: "/fortis/sso", Body: []byte(`[1]`)}), 400, "E_INPUT")
+	wantError(t, h.do(req{Method: "GET", Target: "/fortis/sso"}), 405, "E_INPUT")
+	// Behind the caller token and its scope.
+	// Behind the caller token and its scope: TestCallerRequiredOnEveryRoute,
+	// TestScopedCallerTokenRoutes.
 }
 
 // ---- forwarding ---------------------------------------------------------------

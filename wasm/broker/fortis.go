@@ -10,6 +10,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/fortis"
+	"github.com/apisign/apisign/signers/token"
 )
 
 type fortisState struct {
@@ -55,13 +56,6 @@ func fortisSlot(tok string) string {
 // the broker does not see the page's own use of it. A slot is taken before
 // the upstream call, so that concurrent requests cannot all pass the count.
 func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
-	f := b.fortis
-	req, err := fortis.OpenRequest(f.base, f.developerID, f.username, f.password, f.domain)
-	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, "fortis is not configured on this broker")
-		return
-	}
-	req.Header.Set("Accept", "application/json")
 	key, opening, now := fortisSessionsKey(r), newID(), b.clock.Now()
 	ok, retryAt, err := b.state.Take(r.Context(), key, now, "", opening, b.timeout+leaseSlack, b.limits.fortisSessions)
 	if err != nil {
@@ -80,22 +74,39 @@ func (b *Broker) fortisOpen(w http.ResponseWriter, r *http.Request, _ string) {
 			b.logf("apisign broker: state: fortis sessions not updated (%s)", signers.CodeOf(err))
 		}
 	}()
+	o, ok := b.fortisSession(w, r)
+	if !ok {
+		return
+	}
+	session, ttl = fortisSlot(o.Token), o.Expire
+	writeJSON(w, http.StatusOK, fortisAnswer{o.Token, int64(o.Expire / time.Second), b.fortis.developerID})
+}
+
+// fortisSession opens a Fortis session with the broker's user credentials
+// (POST /v2/token); when it cannot, it has answered w.
+func (b *Broker) fortisSession(w http.ResponseWriter, r *http.Request) (fortis.Opened, bool) {
+	f := b.fortis
+	req, err := fortis.OpenRequest(f.base, f.developerID, f.username, f.password, f.domain)
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, signers.CodeConfig, "fortis is not configured on this broker")
+		return fortis.Opened{}, false
+	}
+	req.Header.Set("Accept", "application/json")
 	resp, fail, ok := b.call(r, fortisWhat, req)
 	if !ok {
 		fail.write(w)
-		return
+		return fortis.Opened{}, false
 	}
 	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
 		b.upstreamStatus(w, fortisWhat, resp.Status, resp.Header.Get("Retry-After"))
-		return
+		return fortis.Opened{}, false
 	}
 	o, err := fortis.ParseOpenResponse(resp.Status, resp.Body)
 	if err != nil {
 		b.upstreamError(w, r, fortisWhat, err)
-		return
+		return fortis.Opened{}, false
 	}
-	session, ttl = fortisSlot(o.Token), o.Expire
-	writeJSON(w, http.StatusOK, fortisAnswer{o.Token, int64(o.Expire / time.Second), f.developerID})
+	return o, true
 }
 
 // fortisClose ends a session: DELETE /v2/token/{token}. A token the server no
@@ -127,4 +138,66 @@ func (b *Broker) fortisClose(w http.ResponseWriter, r *http.Request, rest string
 	default:
 		b.upstreamStatus(w, fortisWhat, resp.Status, resp.Header.Get("Retry-After"))
 	}
+}
+
+// fortisSSO asks Fortis for a one-time sign-in link (POST /v2/contactsso,
+// docs/PROTOCOLS.md "Fortis", SSO) with the broker's credentials: a session
+// opened for this one call and closed after it, so that the page never holds
+// a credential beyond the link itself. The request body is the page's JSON
+// object of contactsso fields (say, contact_id), sent as given; the answer is
+// Fortis' own, {"contactsso": {..., "url"}}, which the browser module reads
+// with the same reader (fortis.ParseSSOResponse).
+func (b *Broker) fortisSSO(w http.ResponseWriter, r *http.Request, _ string) {
+	const what = "fortis contactsso endpoint"
+	f := b.fortis
+	fields, ok := b.readBody(w, r)
+	if !ok {
+		return
+	}
+	if len(fields) == 0 {
+		fields = []byte("{}")
+	}
+	req, err := fortis.SSORequest(f.base, fortis.Auth{}, fields)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, signers.CodeInput, "the body must be a JSON object of contactsso fields")
+		return
+	}
+	o, ok := b.fortisSession(w, r)
+	if !ok {
+		return
+	}
+	defer func() {
+		// The session served this one call: end it, whatever the answer.
+		if c, err := fortis.CloseRequest(f.base, f.developerID, o.Token); err == nil {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), b.timeout)
+			defer cancel()
+			if _, err := b.send(ctx, c); err != nil {
+				b.logf("apisign broker: fortis sso: session not closed (%s)", signers.CodeOf(err))
+			}
+		}
+	}()
+	if err := (fortis.Authorizer{DeveloperID: f.developerID}).Authorize(req, token.Token{Value: o.Token}); err != nil {
+		b.upstreamError(w, r, fortisWhat, err)
+		return
+	}
+	resp, fail, ok := b.call(r, what, req)
+	if !ok {
+		fail.write(w)
+		return
+	}
+	if resp.Status != http.StatusOK && resp.Status != http.StatusCreated {
+		b.upstreamStatus(w, what, resp.Status, resp.Header.Get("Retry-After"))
+		return
+	}
+	sso, err := fortis.ParseSSOResponse(resp.Status, resp.Body)
+	if err != nil {
+		b.upstreamError(w, r, what, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store") // the link is a credential
+	w.WriteHeader(http.StatusOK)
+	w.Write([]byte(`{"contactsso":`))
+	w.Write(sso.Record)
+	w.Write([]byte(`}`))
 }

@@ -92,6 +92,7 @@ func TestScopedCallerTokenRoutes(t *testing.T) {
 		{Method: "POST", Target: "/ansira/token"},
 		{Method: "POST", Target: "/fortis/session"},
 		{Method: "DELETE", Target: "/fortis/session/abc"},
+		{Method: "POST", Target: "/fortis/sso", Body: []byte("{}")},
 		{Method: "GET", Target: "/fonn/api/v1/projects"},
 	} {
 		r.Caller = nfonOnly

@@ -48,7 +48,7 @@ var groups = []struct {
 	{"Functions of apisign_call, with their input fields.", []constant{
 		{"fnKeyfaxBasic", "FN_KEYFAX_BASIC", 1, "key (kindKeyfax); method, url, body, nonce, time string"},
 		{"fnKeyfaxBearer", "FN_KEYFAX_BEARER", 2, "host name, token"},
-		{"fnFortisHMAC", "FN_FORTIS_HMAC", 3, "key (kindFortis); time string"},
+		{"fnFortisHMAC", "FN_FORTIS_HMAC", 3, "key (kindFortis); time string, request path, \"1\" for strict (HMAC endpoints only)"},
 		{"fnFortisAPIKey", "FN_FORTIS_APIKEY", 4, "developer id, user id, user API key, mode"},
 		{"fnFonnHeaders", "FN_FONN_HEADERS", 5, "subscription key, access token, impersonated user external id"},
 		{"fnAnsiraToken", "FN_ANSIRA_TOKEN", 6, "token URL, client id, client secret, assertion, scope"},

@@ -27,7 +27,7 @@ const (
 const (
 	fnKeyfaxBasic  = 1 // key (kindKeyfax); method, url, body, nonce, time string
 	fnKeyfaxBearer = 2 // host name, token
-	fnFortisHMAC   = 3 // key (kindFortis); time string
+	fnFortisHMAC   = 3 // key (kindFortis); time string, request path, "1" for strict (HMAC endpoints only)
 	fnFortisAPIKey = 4 // developer id, user id, user API key, mode
 	fnFonnHeaders  = 5 // subscription key, access token, impersonated user external id
 	fnAnsiraToken  = 6 // token URL, client id, client secret, assertion, scope

@@ -4,6 +4,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -35,6 +38,9 @@ func setInputs(t testing.TB, fields ...string) {
 		copy(inBuf[off:], f)
 		ctl[ctlInLen+i] = uint32(len(f))
 		off += len(f)
+	}
+	for i := len(fields); i < maxIn; i++ {
+		ctl[ctlInLen+i] = 0 // fields not given are empty, as JS writes them
 	}
 }
 
@@ -124,6 +130,47 @@ func TestNfonVectors(t *testing.T) {
 	setInputs(t, "GET", "/api/customers/K1234/phone-books", "", "", "2025-08-06T16:32:00+02:00")
 	if r := exportNfonSign(h, math.NaN()); r != 0 || !strings.Contains(outputJoined(t), ":ofdQ9hgbzJ/n5f0iL2mXVXJ14T0=|") {
 		t.Errorf("RFC 3339 time: ret %d output %s", r, outputJoined(t))
+	}
+}
+
+// A query given as unencoded pairs and the explicit audio flag go through the
+// core's rule: "+49" is signed and sent as "%2B49" (docs/PROTOCOLS.md "NFON"),
+// and an audio upload signs neither Content-MD5 nor Content-Type. The
+// signatures are checked with crypto/hmac.
+func TestNfonQueryAndAudio(t *testing.T) {
+	h := nfonHandle(t, vKeyID, vSecret)
+	sig := func(sts string) string {
+		m := hmac.New(sha1.New, []byte(vSecret))
+		m.Write([]byte(sts))
+		return "NFON-API " + vKeyID + ":" + base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	const date = "Wed, 06 Aug 2025 14:32:00 GMT"
+	setInputs(t, "GET", "/api/customers/K1234/phone-books", "", "", "", "search\x00+49\x00a b\x00x=y\x00", "")
+	if r := exportNfonSign(h, vDateMs); r != 0 {
+		c, m := failure(t, r)
+		t.Fatalf("query: %s %s", c, m)
+	}
+	res := "/api/customers/K1234/phone-books?search=%2B49&a%20b=x%3Dy"
+	want := []string{res, "GET\n" + date + "\n" + res, sig("GET\n" + date + "\n" + res), date, "", ""}
+	if o := outputs(t); !slices.Equal(o, want) {
+		t.Errorf("query:\n got %q\nwant %q", o, want)
+	}
+	setInputs(t, "POST", "/api/sounds", "RIFF", "multipart/form-data; boundary=x", "", "", "1")
+	if r := exportNfonSign(h, vDateMs); r != 0 {
+		c, m := failure(t, r)
+		t.Fatalf("audio: %s %s", c, m)
+	}
+	want = []string{"/api/sounds", "POST\n" + date + "\n/api/sounds", sig("POST\n" + date + "\n/api/sounds"), date, "", ""}
+	if o := outputs(t); !slices.Equal(o, want) {
+		t.Errorf("audio:\n got %q\nwant %q", o, want)
+	}
+	setInputs(t, "GET", "/api/x", "", "", "", "odd\x00", "")
+	if c, _ := failure(t, exportNfonSign(h, vDateMs)); c != "E_INPUT" {
+		t.Errorf("malformed pairs: code %s", c)
+	}
+	setInputs(t, "POST", "/api/x", "{}", "", "", "", "")
+	if c, _ := failure(t, exportNfonSign(h, vDateMs)); c != "E_INPUT" {
+		t.Errorf("POST without Content-Type: code %s", c)
 	}
 }
 

@@ -109,6 +109,31 @@ window.visibleHeaders = async (providers) => {
   return { offset, tooLong };
 };
 
+// Fortis SSO: the link from the (fake) broker opens in a frame; the promise
+// resolves once the page removes the frame.
+window.ssoFlow = async (providers, callerToken) => {
+  const p = api.fortis.sso({ brokerUrl: providers + "/broker", callerToken, fields: { contact_id: "c-9" }, container: "#frame" });
+  let frame = null;
+  for (let i = 0; i < 100 && frame === null; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    frame = document.querySelector('iframe[data-apisign="fortis"]');
+  }
+  const src = frame?.src ?? "";
+  await new Promise((r) => frame.addEventListener("load", r, { once: true }));
+  frame.remove();
+  return { src, title: frame.title, result: await p };
+};
+
+// Ansira pages and pacing over the page's fetch, across origins.
+window.ansiraPages = async (providers) => {
+  const c = api.ansira.client({ baseUrl: providers + "/ansira", environment: "stage", retry: { retries: 0 }, getToken: () => ({ access_token: "ansira-chromium", expires_in: 3600 }) });
+  const pages = [];
+  for await (const p of c.pages("/api/v1/campaigns", { pageSize: 5, filter: "a eq 'b'" })) pages.push(p.records.length);
+  const burst = await Promise.allSettled(Array.from({ length: 7 }, () => c.request("GET", "/api/x", undefined, { query: { q: "+1" } })));
+  c.close();
+  return { pages, burst: burst.map((r) => r.status) };
+};
+
 window.ready = true;
 </script>`;
 
@@ -201,6 +226,34 @@ test("Chromium: the Keyfax flow across origins, launch in an iframe", { timeout:
 
   const a = await page.evaluate((p) => window.abortLaunch(p), providers.base);
   assert.deepEqual({ code: a.code, open: a.framesWhileOpen, after: a.framesAfter }, { code: "E_ABORTED", open: 1, after: 0 });
+  await page.close();
+});
+
+test("Chromium: Fortis SSO opens the broker's one-time link in a frame; removing the frame ends it", { timeout: 90000 }, async () => {
+  const { page, errors } = await openPage();
+  const r = await page.evaluate(([p, t]) => window.ssoFlow(p, t), [providers.base, providers.state.callerToken]);
+  assert.match(r.src, new RegExp(`^${providers.base}/fortis/sso/[0-9a-f-]{36}$`));
+  assert.equal(r.title, "Fortis");
+  assert.deepEqual(r.result, { closed: true });
+  assert.equal(providers.state.ssoCodes.size, 0, "the link was used (once)");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("Chromium: Ansira pages, and a paced burst within the per-IP limit", { timeout: 90000 }, async () => {
+  const { page, errors } = await openPage();
+  providers.state.ansiraTokens.add("ansira-chromium");
+  await page.evaluate(() => new Promise((r) => setTimeout(r, 1000))); // the fake's window is empty
+  providers.state.ansiraPerSecond = 5;
+  try {
+    const r = await page.evaluate((p) => window.ansiraPages(p), providers.base);
+    assert.deepEqual(r.pages, [5, 5, 2]);
+    assert.deepEqual(r.burst, Array(7).fill("fulfilled"), "spread, not refused");
+    assert.ok(providers.state.log.some((x) => x.path === "/ansira/api/x" && x.search === "?q=%2B1"));
+  } finally {
+    providers.state.ansiraPerSecond = 0;
+  }
+  assert.deepEqual(errors, []);
   await page.close();
 });
 

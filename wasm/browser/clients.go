@@ -15,6 +15,8 @@ import (
 	"github.com/apisign/apisign/signers/ansira"
 	"github.com/apisign/apisign/signers/flow"
 	"github.com/apisign/apisign/signers/fortis"
+	"github.com/apisign/apisign/signers/nfon"
+	"github.com/apisign/apisign/signers/pace"
 	"github.com/apisign/apisign/signers/retry"
 	"github.com/apisign/apisign/signers/token"
 )
@@ -41,9 +43,11 @@ func freeClient(args js.Value) (any, error) {
 }
 
 // clientOf returns the client args[0] names, of type T.
-func clientOf[T any](args js.Value) (T, error) {
+func clientOf[T any](args js.Value) (T, error) { return byID[T](args.Index(0)) }
+
+// byID returns the registered state (a client, an iteration) id names.
+func byID[T any](id js.Value) (T, error) {
 	var zero T
-	id := args.Index(0)
 	if id.Type() != js.TypeNumber {
 		return zero, signers.E(signers.CodeInput, "apisign", "not a client")
 	}
@@ -115,18 +119,40 @@ func checkPath(op, p string) error {
 }
 
 // httpClient is the Doer of the clients: fetch under the retry policy (429 /
-// 503). flow.Do runs over it, so each send of a token flow is retried alone.
+// 503), each send paced when the client has a rate. flow.Do runs over it, so
+// each send of a token flow is retried alone.
 type httpClient struct {
-	doer   *fetchDoer
+	doer   signers.Doer
 	policy retry.Policy
 }
 
-// newHTTP reads the fetch function and the retry options of a client config:
-// retry: { retries, baseMs, capMs, maxAfterMs }, retries 0 meaning none.
-func newHTTP(cfg js.Value) (httpClient, error) {
+// newHTTP reads the fetch function, the rate and the retry options of a
+// client config: rate, calls per second shared by all the client's calls
+// (def when absent; zero def: no pacing), and retry: { retries, baseMs,
+// capMs, maxAfterMs }, retries 0 meaning none.
+func newHTTP(cfg js.Value, def pace.Rate) (httpClient, error) {
 	f, err := fn(cfg, "fetch")
 	if err != nil {
 		return httpClient{}, err
+	}
+	var doer signers.Doer = &fetchDoer{fetch: f, skew: skew}
+	switch r := cfg.Get("rate"); r.Type() {
+	case js.TypeUndefined, js.TypeNull:
+	case js.TypeNumber:
+		n := r.Float()
+		if math.IsNaN(n) || n <= 0 || n > 1000 {
+			return httpClient{}, signers.E(signers.CodeInput, "apisign", "rate must be a number of calls per second, above 0 and at most 1000")
+		}
+		def = pace.Rate{N: 1, Per: time.Duration(float64(time.Second) / n)}
+	default:
+		return httpClient{}, signers.E(signers.CodeInput, "apisign", "rate must be a number of calls per second")
+	}
+	if def.N > 0 {
+		l, err := pace.New(def, nil)
+		if err != nil {
+			return httpClient{}, err
+		}
+		doer = pacedDoer{l, doer}
 	}
 	p := retry.Policy{Clock: skew}
 	if r := cfg.Get("retry"); r.Type() == js.TypeObject {
@@ -149,7 +175,23 @@ func newHTTP(cfg js.Value) (httpClient, error) {
 			}
 		}
 	}
-	return httpClient{doer: &fetchDoer{fetch: f, skew: skew}, policy: p}, nil
+	return httpClient{doer: doer, policy: p}, nil
+}
+
+// pacedDoer sends each request in the next free slot of a limiter that all
+// the calls of one client share, so a burst is spread at the provider's rate
+// instead of being refused with 429s (signers/pace; docs/PROTOCOLS.md
+// "Ansira" and "Fonn").
+type pacedDoer struct {
+	limit *pace.Limiter
+	next  signers.Doer
+}
+
+func (d pacedDoer) Do(ctx context.Context, req *signers.Request) (*signers.Response, error) {
+	if err := d.limit.Wait(ctx); err != nil {
+		return nil, err
+	}
+	return d.next.Do(ctx, req)
 }
 
 func (h httpClient) Do(ctx context.Context, req *signers.Request) (*signers.Response, error) {
@@ -172,10 +214,12 @@ type apiRequest struct {
 	method, path string
 	body         []byte
 	header       signers.Header
+	query        [][2]string // options.query, unencoded; to encodes them
 }
 
-// readRequest reads [id, method, path, body, headers, contentType]: JS has
-// already turned the body into a string or a Uint8Array and checked types.
+// readRequest reads [id, method, path, body, headers, contentType, query]: JS
+// has already turned the body into a string or a Uint8Array, the query into
+// [key, value] string pairs, and checked types.
 func readRequest(op string, args js.Value) (apiRequest, error) {
 	var r apiRequest
 	m, p := args.Index(1), args.Index(2)
@@ -217,7 +261,22 @@ func readRequest(op string, args js.Value) (apiRequest, error) {
 	if ct := args.Index(5); ct.Type() == js.TypeString && ct.String() != "" {
 		r.header.Set("Content-Type", ct.String())
 	}
+	r.query = pairs(args.Index(6))
 	return r, nil
+}
+
+// pairs reads an array of [key, value] string pairs that JS made.
+func pairs(v js.Value) [][2]string {
+	if v.Type() != js.TypeObject {
+		return nil
+	}
+	n := v.Length()
+	q := make([][2]string, n)
+	for i := range q {
+		p := v.Index(i)
+		q[i] = [2]string{p.Index(0).String(), p.Index(1).String()}
+	}
+	return q
 }
 
 func httpToken(s string) bool {
@@ -252,13 +311,32 @@ func finish(op string, req *signers.Request, resp *signers.Response) (any, error
 	return responseValue(resp), nil
 }
 
+// to is the request to base + path, with the query pairs appended, every
+// byte outside A-Z a-z 0-9 - _ . ~ percent-encoded (a space as %20, so that no
+// server reads a "+" as a space). NFON has its own rule (brokerRequest).
 func (r apiRequest) to(base string) *signers.Request {
 	h := r.header.Clone()
 	if h.Get("Accept") == "" {
 		h["Accept"] = "application/json"
 	}
-	return &signers.Request{Method: r.method, URL: base + r.path, Header: h, Body: r.body}
+	var b strings.Builder
+	b.WriteString(base)
+	b.WriteString(r.path)
+	sep := byte('?')
+	if strings.IndexByte(r.path, '?') >= 0 {
+		sep = '&'
+	}
+	for _, kv := range r.query {
+		b.WriteByte(sep)
+		b.WriteString(queryEscape(kv[0]))
+		b.WriteByte('=')
+		b.WriteString(queryEscape(kv[1]))
+		sep = '&'
+	}
+	return &signers.Request{Method: r.method, URL: b.String(), Header: h, Body: r.body}
 }
+
+func queryEscape(s string) string { return strings.ReplaceAll(weburl.QueryEscape(s), "+", "%20") }
 
 // callToken calls a token function of the config (getToken, callerToken) with
 // an AbortSignal tied to ctx and the token the server just refused (undefined
@@ -336,18 +414,25 @@ func expiresIn(o js.Value, name string) (time.Duration, bool) {
 	return time.Duration(f * float64(time.Second)), true
 }
 
-// ---- Fortis: a session token from the broker --------------------------------
+// ---- Fortis: a session token from the broker, or an OAuth bearer token -------
 
-// fortisClient calls the Fortis API with a session token that the broker opened
-// (POST /fortis/session, through the caller's getToken). Fortis ends a session
-// after 15 idle minutes and every successful request restarts them: the core's
-// fortis.Session keeps that clock and reopens ahead of the expiry, and
-// fortis.Authorizer (through flow.Do) says what a refusal and activity are.
+// fortisClient calls the Fortis API in one of two modes (docs/PROTOCOLS.md
+// "Fortis"):
+//
+//   - "token" (the default): a session token that the broker opened (POST
+//     /fortis/session, through the caller's getToken). Fortis ends a session
+//     after 15 idle minutes and every successful request restarts them: the
+//     core's fortis.Session keeps that clock and reopens ahead of the expiry,
+//     and fortis.Authorizer (through flow.Do) says what a refusal and
+//     activity are.
+//   - "oauth": an OAuth access token from getToken, sent as a bearer token
+//     (fortis.OAuthSource and fortis.OAuthAuthorizer).
 type fortisClient struct {
 	http       httpClient
 	base       string
 	auth       fortis.Authorizer // its DeveloperID: from the config or the latest getToken answer
-	sess       *fortis.Session
+	sess       *fortis.Session   // token mode
+	oauth      *fortis.OAuthSource
 	getToken   js.Value
 	closeToken js.Value // optional: closes a session through the broker
 }
@@ -372,10 +457,21 @@ func newFortisClient(args js.Value) (any, error) {
 	if c.auth.DeveloperID, err = str(cfg, "developerId"); err != nil {
 		return nil, err
 	}
-	if c.http, err = newHTTP(cfg); err != nil {
+	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
-	c.sess, err = fortis.NewSession(fortis.SessionConfig{Clock: skew, Open: c.open, Close: c.close})
+	mode, err := str(cfg, "mode")
+	if err != nil {
+		return nil, err
+	}
+	switch mode {
+	case "", "token":
+		c.sess, err = fortis.NewSession(fortis.SessionConfig{Clock: skew, Open: c.open, Close: c.close})
+	case "oauth":
+		c.oauth, err = fortis.NewOAuthSource(fortis.OAuthConfig{Clock: skew, Fetch: c.fetchOAuth})
+	default:
+		err = signers.E(signers.CodeInput, op, `mode must be "token" or "oauth"`)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -430,6 +526,21 @@ func (c *fortisClient) close(ctx context.Context, t token.Token) error {
 	return nil
 }
 
+// fetchOAuth asks the caller's getToken for an OAuth access token:
+// { access_token, expires_in } or the token string.
+func (c *fortisClient) fetchOAuth(ctx context.Context, current token.Token) (token.Token, error) {
+	const op = "fortis.getToken"
+	v, err := callToken(ctx, op, c.getToken, refusedValue(current))
+	if err != nil {
+		return token.Token{}, err
+	}
+	t := tokenAnswer(v, "access_token", "expires_in")
+	if t.Value == "" {
+		return token.Token{}, signers.E(signers.CodeToken, op, "getToken must resolve to {access_token, expires_in} or a token string")
+	}
+	return t, nil
+}
+
 func fortisRequest(ctx context.Context, args js.Value) (any, error) {
 	const op = "fortis.request"
 	c, err := clientOf[*fortisClient](args)
@@ -441,7 +552,12 @@ func fortisRequest(ctx context.Context, args js.Value) (any, error) {
 		return nil, err
 	}
 	req := r.to(c.base)
-	resp, err := c.http.authorized(ctx, op, c.sess, req, &c.auth) // &c.auth: open may change the developer id
+	var resp *signers.Response
+	if c.oauth != nil {
+		resp, err = c.http.authorized(ctx, op, c.oauth, req, fortis.OAuthAuthorizer{DeveloperID: c.auth.DeveloperID})
+	} else {
+		resp, err = c.http.authorized(ctx, op, c.sess, req, &c.auth) // &c.auth: open may change the developer id
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +566,7 @@ func fortisRequest(ctx context.Context, args js.Value) (any, error) {
 
 func fortisClose(ctx context.Context, args js.Value) (any, error) {
 	c, err := clientOf[*fortisClient](args)
-	if err != nil {
+	if err != nil || c.sess == nil { // a bearer token has no session to end
 		return nil, err
 	}
 	return nil, c.sess.Close(ctx)
@@ -483,7 +599,21 @@ func newAnsiraClient(args js.Value) (any, error) {
 	if c.getToken, err = fn(cfg, "getToken"); err != nil {
 		return nil, err
 	}
-	if c.http, err = newHTTP(cfg); err != nil {
+	// Ansira limits each IP address per second (docs/PROTOCOLS.md "Ansira"):
+	// 5 on stage, 10 on production, the default.
+	env, err := str(cfg, "environment")
+	if err != nil {
+		return nil, err
+	}
+	rate := pace.AnsiraProduction
+	switch env {
+	case "", "production":
+	case "stage":
+		rate = pace.AnsiraStage
+	default:
+		return nil, signers.E(signers.CodeInput, op, `environment must be "stage" or "production"`)
+	}
+	if c.http, err = newHTTP(cfg, rate); err != nil {
 		return nil, err
 	}
 	if c.tokens, err = ansira.NewTokenSource(ansira.Config{Fetch: c.fetch, Clock: skew}); err != nil {
@@ -539,11 +669,21 @@ type brokerClient struct {
 	base        string // broker URL + "/fonn" or "/nfon"
 	callerToken js.Value
 	impersonate string // Fonn: impersonatedUserExternalId, unless a request sets its own
+	nfon        bool   // NFON: the path and query are sent in NFON's encoding
 }
 
 func newBrokerClient(args js.Value, prefix string) (any, error) {
+	c, err := readBrokerClient(args.Index(0), prefix)
+	if err != nil {
+		return nil, err
+	}
+	return register(c), nil
+}
+
+// readBrokerClient reads a broker client's config: { brokerUrl, callerToken,
+// fetch, retry, rate, impersonatedUserExternalId (Fonn) }.
+func readBrokerClient(cfg js.Value, prefix string) (*brokerClient, error) {
 	op := prefix[1:] + ".client"
-	cfg := args.Index(0)
 	raw, err := str(cfg, "brokerUrl")
 	if err != nil {
 		return nil, err
@@ -553,6 +693,7 @@ func newBrokerClient(args js.Value, prefix string) (any, error) {
 		return nil, err
 	}
 	c.base += prefix
+	c.nfon = prefix == "/nfon"
 	if c.callerToken, err = fn(cfg, "callerToken"); err != nil {
 		return nil, err
 	}
@@ -561,10 +702,10 @@ func newBrokerClient(args js.Value, prefix string) (any, error) {
 			return nil, err
 		}
 	}
-	if c.http, err = newHTTP(cfg); err != nil {
+	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
-	return register(c), nil
+	return c, nil
 }
 
 func brokerRequest(ctx context.Context, args js.Value) (any, error) {
@@ -577,15 +718,61 @@ func brokerRequest(ctx context.Context, args js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	req, resp, err := c.do(ctx, op, r)
+	if err != nil {
+		return nil, err
+	}
+	return finish(op, req, resp)
+}
+
+// do sends r through the broker with the caller token.
+func (c *brokerClient) do(ctx context.Context, op string, r apiRequest) (*signers.Request, *signers.Response, error) {
+	var err error
+	if c.nfon {
+		// NFON encodes "+", "/" and "=" in query data too (docs/PROTOCOLS.md
+		// "NFON"): the broker signs the path as it arrives, so it must arrive
+		// in NFON's form.
+		if r.path, err = nfon.BuildResource(r.path, r.query); err != nil {
+			return nil, nil, err
+		}
+		r.query = nil
+	}
 	req := r.to(c.base)
 	if c.impersonate != "" && req.Header.Get("impersonatedUserExternalId") == "" {
 		req.Header.Set("impersonatedUserExternalId", c.impersonate)
 	}
 	resp, err := c.http.authorized(ctx, op, &callerSource{f: c.callerToken}, req, brokerAuthorizer{})
+	return req, resp, err
+}
+
+// fortisSSO gets a one-time Fortis sign-in link through the broker (POST
+// /fortis/sso, which asks v2/contactsso with the broker's credentials;
+// docs/PROTOCOLS.md "Fortis") and opens it the way Keyfax's launch opens its
+// page: [config, fields (JSON text), returnUrl, launch options] -> { url,
+// params } when it comes back to the return URL, { closed: true } when the
+// popup is closed or the page removes the frame.
+func fortisSSO(ctx context.Context, args js.Value) (any, error) {
+	const op = "fortis.sso"
+	c, err := readBrokerClient(args.Index(0), "/fortis")
 	if err != nil {
 		return nil, err
 	}
-	return finish(op, req, resp)
+	fields := args.Index(1)
+	if fields.Type() != js.TypeString {
+		return nil, signers.E(signers.CodeInput, op, "fields must be a JSON object")
+	}
+	req, resp, err := c.do(ctx, op, apiRequest{method: "POST", path: "/sso", body: []byte(fields.String()), header: signers.Header{"Content-Type": "application/json"}})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status != 200 && resp.Status != 201 {
+		return nil, httpFailure(signers.CodeHTTP, op, req, resp)
+	}
+	sso, err := fortis.ParseSSOResponse(resp.Status, resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	return launch(ctx, launchFortis, js.ValueOf(sso.URL), args.Index(2), args.Index(3))
 }
 
 // callerSource is the flow.Source of one broker request: it asks the page's
@@ -636,4 +823,145 @@ func printableASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// ---- Ansira: listings page by page ---------------------------------------------
+
+// ansiraPager is one client.pages() iteration: ansira.Pages (the document's
+// filter, order_by and paging, and its "a short page is the last" rule) runs
+// on a goroutine of its own that hands over one page per "ansira.pages.next"
+// operation. (iter.Pull would do the same, for 9 KB more of module.)
+type ansiraPager struct {
+	want    chan struct{} // a next operation asks for a page; closed by stop
+	got     chan error    // the page is in page (nil) or the error; closed after the last
+	stopped bool
+	// cur is the context of the operation that asked for the page being
+	// fetched: each page may be aborted by its own signal, while the iteration
+	// lives across operations.
+	cur  context.Context
+	page js.Value // the answer's data and records of the page just fetched
+}
+
+// newAnsiraPages reads [id, path, {filter, orderBy, page, pageSize}, records]:
+// records is the loader's function that reads a page's data into its records
+// (a plain array), so that the answer's JSON shape, each endpoint's own, stays
+// the caller's choice.
+func newAnsiraPages(args js.Value) (any, error) {
+	const op = "ansira.pages"
+	c, err := clientOf[*ansiraClient](args)
+	if err != nil {
+		return nil, err
+	}
+	path, o, records := args.Index(1), args.Index(2), args.Index(3)
+	if path.Type() != js.TypeString || o.Type() != js.TypeObject || records.Type() != js.TypeFunction {
+		return nil, signers.E(signers.CodeInput, op, "expects a path, options and a records function")
+	}
+	if err := checkPath(op, path.String()); err != nil {
+		return nil, err
+	}
+	var p ansira.ListParams
+	if p.Filter, err = str(o, "filter"); err != nil {
+		return nil, err
+	}
+	if ob := o.Get("orderBy"); ob.Type() == js.TypeObject { // an array of strings, made by JS
+		for i, n := 0, ob.Length(); i < n; i++ {
+			p.OrderBy = append(p.OrderBy, ob.Index(i).String())
+		}
+	}
+	for _, f := range []struct {
+		name string
+		to   *int
+	}{{"page", &p.Page}, {"pageSize", &p.PageSize}} {
+		if v := o.Get(f.name); v.Type() == js.TypeNumber {
+			*f.to = v.Int()
+		}
+	}
+	pg := &ansiraPager{}
+	fetch := func(_ context.Context, lp ansira.ListParams) ([]js.Value, error) {
+		q, err := lp.Encode()
+		if err != nil {
+			return nil, err
+		}
+		sep := "?"
+		if strings.IndexByte(path.String(), '?') >= 0 {
+			sep = "&"
+		}
+		req := apiRequest{method: "GET", path: path.String() + sep + q, header: signers.Header{}}.to(c.base)
+		resp, err := c.http.authorized(pg.cur, op, c.tokens, req, ansira.Authorizer{})
+		if err != nil {
+			return nil, err
+		}
+		v, err := finish(op, req, resp)
+		if err != nil {
+			return nil, err
+		}
+		res := v.(js.Value)
+		var list js.Value
+		if err := jsTry(signers.CodeInput, op, "records threw", func() { list = records.Invoke(res.Get("data")) }); err != nil {
+			return nil, err
+		}
+		if list.Type() != js.TypeObject {
+			return nil, signers.E(signers.CodeInput, op, "records must return the page's records as an array")
+		}
+		out := make([]js.Value, list.Length())
+		for i := range out {
+			out[i] = list.Index(i)
+		}
+		res.Set("page", lp.Page)
+		res.Set("records", list)
+		pg.page = res
+		return out, nil
+	}
+	pg.want, pg.got = make(chan struct{}), make(chan error)
+	go func() {
+		defer close(pg.got)
+		if _, ok := <-pg.want; !ok {
+			return
+		}
+		// ansira.Pages checks its own context between pages; each fetch uses
+		// the asking operation's (cur), so a Background here never ends it early.
+		for _, err := range ansira.Pages(context.Background(), p, fetch) {
+			pg.got <- err
+			if _, ok := <-pg.want; !ok {
+				return
+			}
+		}
+	}()
+	return register(pg), nil
+}
+
+// ansiraPagesNext reads [client id, pager id] and answers the next page,
+// { page, records, status, headers, data }, or null after the last one.
+func ansiraPagesNext(ctx context.Context, args js.Value) (any, error) {
+	pg, err := byID[*ansiraPager](args.Index(1))
+	if err != nil {
+		return nil, err
+	}
+	if pg.stopped {
+		return js.Null(), nil
+	}
+	pg.cur = ctx
+	pg.want <- struct{}{}
+	if err, ok := <-pg.got; ok {
+		return pg.page, err
+	}
+	pg.stop()
+	return js.Null(), nil
+}
+
+// stop ends the iteration's goroutine.
+func (pg *ansiraPager) stop() {
+	if !pg.stopped {
+		pg.stopped = true
+		close(pg.want)
+	}
+}
+
+// ansiraPagesStop ends an iteration (the loop's break, or its end) and frees it.
+func ansiraPagesStop(args js.Value) (any, error) {
+	if pg, err := byID[*ansiraPager](args.Index(1)); err == nil {
+		pg.stop()
+		delete(clients, args.Index(1).Int())
+	}
+	return nil, nil
 }

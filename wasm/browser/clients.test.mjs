@@ -69,6 +69,41 @@ test("Keyfax: startup, results 202 then 200, waitForResults, renew", async () =>
   kf.close();
 });
 
+test("Keyfax: example start-up data (GET /api/v1/startup), and format xml for startup, results and renew", async () => {
+  const kf = keyfaxClient(brokerToken({ n: 0 }));
+  const ex = await kf.exampleStartup();
+  assert.equal(ex.status, 200);
+  assert.equal(ex.data.company.value, "OL3_Dev");
+  assert.equal(srv.state.log.at(-1).method, "GET");
+  assert.equal(srv.state.log.at(-1).headers.accept, "application/json");
+  kf.close();
+
+  const x = keyfaxClient(brokerToken({ n: 0 }), { format: "xml" });
+  const xe = await x.exampleStartup();
+  assert.match(xe.data, /^<\?xml[^>]*><StartUpData><company><value>OL3_Dev<\/value>/, "XML comes back as text");
+  assert.equal(srv.state.log.at(-1).headers.accept, "application/xml");
+  const launch = await x.startup("<StartUpData><company><value>OL3_Dev</value></company></StartUpData>");
+  const sent = srv.state.log.at(-1);
+  assert.equal(sent.headers["content-type"], "application/xml");
+  assert.equal(sent.headers.accept, "application/xml");
+  assert.match(launch.guid, /^[0-9a-f-]{36}$/);
+  assert.equal(launch.launchUrl, `${srv.base}/Interview/launch?guid=${launch.guid}&x=1`, "entities resolved");
+  assert.equal(launch.company, "OL3_Dev");
+  assert.match(launch.data, /^<\?xml/);
+  const done = await x.results(launch);
+  assert.equal(done.status, "done");
+  assert.equal(srv.state.log.at(-1).body, `<ResultsRequest><company>OL3_Dev</company><guid>${launch.guid}</guid></ResultsRequest>`);
+  assert.match(done.data, new RegExp(`<GUID>${launch.guid}</GUID>`));
+  const before = srv.state.renewals;
+  const { expiresAt } = await x.renew();
+  assert.equal(srv.state.renewals, before + 1);
+  assert.equal(srv.state.log.at(-1).headers.accept, "application/xml");
+  assert.ok(Date.parse(expiresAt) > Date.now(), "the token was read from the XML answer");
+  await assert.rejects(x.startup({ company: { value: "C" } }), { code: "E_INPUT" }, "XML format takes XML text");
+  x.close();
+  assert.throws(() => keyfaxClient(() => "", { format: "yaml" }), { code: "E_INPUT" });
+});
+
 test("Keyfax: a refused JWT (401) gets one fresh JWT from getToken, which is told the refused one", async () => {
   let n = 0;
   const refused = [];
@@ -222,6 +257,58 @@ test("Fortis: a session from getToken, one fresh session after a 401, close", as
   await assert.rejects(c.request("GET", "/v2/x"), { code: "E_INPUT" }, "a closed client refuses");
 });
 
+test("Fortis: mode oauth sends the bearer token with developer-id, one fresh token after a 401", async () => {
+  const refused = [];
+  let n = 0;
+  const getToken = async (arg) => {
+    refused.push(arg.refused);
+    const t = `fortis-oauth-${++n}`;
+    if (n > 1) srv.state.fortisOAuth.add(t); // the first one is refused
+    return { access_token: t, expires_in: 3600 };
+  };
+  const c = api.fortis.client({ mode: "oauth", baseUrl: `${srv.base}/fortis`, developerId: "dev-1", getToken, retry: fast });
+  srv.state.log.length = 0;
+  const r = await c.request("GET", "/v2/contacts");
+  assert.equal(r.status, 200);
+  assert.deepEqual(refused, [undefined, "fortis-oauth-1"]);
+  const last = srv.state.log.at(-1);
+  assert.equal(last.authorization, "Bearer fortis-oauth-2");
+  assert.equal(last.headers["developer-id"], "dev-1");
+  assert.equal(last.headers["access-token"], undefined, "OAuth and token methods are not mixed");
+  await c.request("GET", "/v2/contacts");
+  assert.equal(n, 2, "the token is cached");
+  await c.close(); // no session to end: nothing is sent
+  assert.equal(srv.state.log.at(-1).method, "GET");
+  assert.throws(() => api.fortis.client({ mode: "hmac", baseUrl: srv.base, getToken }), { code: "E_INPUT" });
+});
+
+test("Fortis SSO: the link comes from the broker; outside a page it cannot be opened (E_CONFIG)", async () => {
+  srv.state.log.length = 0;
+  await assert.rejects(api.fortis.sso({ brokerUrl: `${srv.base}/broker`, callerToken: srv.state.callerToken, fields: { contact_id: "c-1" }, retry: fast }), { code: "E_CONFIG" });
+  const asked = srv.state.log.at(-1);
+  assert.equal(asked.path, "/broker/fortis/sso");
+  assert.equal(asked.method, "POST");
+  assert.deepEqual(JSON.parse(asked.body), { contact_id: "c-1" });
+  assert.equal(asked.headers["x-apisign-caller"], srv.state.callerToken);
+  await assert.rejects(api.fortis.sso({ brokerUrl: `${srv.base}/broker`, callerToken: "wrong", retry: fast }), { code: "E_TOKEN_REFUSED", status: 401 });
+  await assert.rejects(api.fortis.sso({ brokerUrl: `${srv.base}/broker`, callerToken: "t", fields: [1] }), { code: "E_INPUT" });
+  await assert.rejects(api.fortis.sso(null), { code: "E_INPUT" });
+});
+
+test("Fortis HMAC strict: only the document's six endpoints", () => {
+  const o = { developerId: "dev-1", userId: "u-1", userHashKey: "hash-key", timestamp: 1422283692000 };
+  const plain = api.fortis.hmac(o);
+  for (const path of ["/v2/transactions", "/v2/transactions/123?x=1", "v2/accountvaults", "/v2/payform/x"]) {
+    assert.deepEqual(api.fortis.hmac({ ...o, path, strict: true }), plain, path);
+  }
+  for (const path of ["/v2/contacts", "/v2/transactionsX", "/v1/transactions"]) {
+    assert.throws(() => api.fortis.hmac({ ...o, path, strict: true }), { code: "E_INPUT", message: /only on v2\/accountform/ }, path);
+    assert.deepEqual(api.fortis.hmac({ ...o, path }), plain, "not strict: signed");
+  }
+  assert.throws(() => api.fortis.hmac({ ...o, strict: true }), { code: "E_INPUT" }, "strict needs the path");
+  assert.throws(() => api.fortis.hmac({ ...o, strict: "yes" }), { code: "E_INPUT" });
+});
+
 test("Ansira: a token from getToken, one fresh token after a 403", async () => {
   let n = 0;
   const getToken = async () => {
@@ -237,6 +324,60 @@ test("Ansira: a token from getToken, one fresh token after a 403", async () => {
   await c.request("GET", "/api/campaigns");
   assert.equal(n, 2, "the token is cached");
   c.close();
+});
+
+test("Ansira: pages() iterates a listing with filter and order_by as the document writes them; Cache-Control: no-cache", async () => {
+  srv.state.ansiraTokens.add("ansira-pages");
+  const c = api.ansira.client({ baseUrl: `${srv.base}/ansira`, getToken: async () => ({ access_token: "ansira-pages", expires_in: 3600 }), retry: fast, rate: 1000 });
+  srv.state.log.length = 0;
+  const seen = [];
+  for await (const p of c.pages("/api/v1/campaigns", { filter: "status eq 'active' and budget gt 500", orderBy: ["-budget", "+name"], pageSize: 5 })) {
+    seen.push([p.page, p.records.map((r) => r.id), p.status]);
+  }
+  assert.deepEqual(seen, [[1, [1, 2, 3, 4, 5], 200], [2, [6, 7, 8, 9, 10], 200], [3, [11, 12], 200]]);
+  assert.equal(srv.state.log.length, 3, "a short page is the last: no fourth request");
+  assert.equal(srv.state.log[0].search, "?filter=status%20eq%20%27active%27%20and%20budget%20gt%20500&order_by=-budget%2Bname&page=1&page_size=5");
+  for (const r of srv.state.log) assert.equal(r.headers["cache-control"], "no-cache");
+  // A break ends the iteration; a page of 6 ends with an empty page 3 (not yielded).
+  const ids = [];
+  for await (const p of c.pages("/api/v1/campaigns", { pageSize: 6, records: (d) => d.data })) ids.push(p.records.length);
+  assert.deepEqual(ids, [6, 6]);
+  for await (const p of c.pages("/api/v1/campaigns", { page: 2, pageSize: 4 })) {
+    assert.equal(p.page, 2);
+    break;
+  }
+  await assert.rejects(async () => {
+    for await (const p of c.pages("/api/v1/campaigns", { pageSize: 4, records: () => "nope" })) assert.fail(p);
+  }, { code: "E_INPUT" });
+  // Bad arguments reject the first step (never a throw from pages itself).
+  for (const bad of [{}, { pageSize: 0 }, { pageSize: 2, orderBy: 5 }, { pageSize: 2, signal: 1 }]) {
+    const it = c.pages("/api/v1/campaigns", bad);
+    await assert.rejects(it.next(), { code: "E_INPUT" }, JSON.stringify(bad));
+  }
+  c.close();
+});
+
+test("pacing: a burst of concurrent calls of one client is spread at its rate, not refused", async () => {
+  srv.state.ansiraTokens.add("ansira-pace");
+  const getToken = async () => ({ access_token: "ansira-pace", expires_in: 3600 });
+  // environment "stage": 5 per second, the fake's limit. No retries: a 429 would fail.
+  const c = api.ansira.client({ baseUrl: `${srv.base}/ansira`, getToken, environment: "stage", retry: { retries: 0 } });
+  await c.request("GET", "/api/x"); // the token, outside the burst
+  await new Promise((r) => setTimeout(r, 1100)); // the fake's window is empty
+  srv.state.ansiraPerSecond = 5;
+  const rs = await Promise.all(Array.from({ length: 8 }, () => c.request("GET", "/api/x")));
+  assert.deepEqual(rs.map((r) => r.status), Array(8).fill(200), "all 8 within the limit, none refused");
+  c.close();
+  // Without pacing (a high rate) the same burst is refused with 429s.
+  const fastClient = api.ansira.client({ baseUrl: `${srv.base}/ansira`, getToken, rate: 1000, retry: { retries: 0 } });
+  await new Promise((r) => setTimeout(r, 1100)); // the fake's window is empty again
+  await fastClient.request("GET", "/api/x"); // its token
+  const all = await Promise.allSettled(Array.from({ length: 8 }, () => fastClient.request("GET", "/api/x")));
+  assert.ok(all.some((r) => r.status === "rejected" && r.reason.status === 429), "the limit is real");
+  fastClient.close();
+  srv.state.ansiraPerSecond = 0;
+  assert.throws(() => api.ansira.client({ baseUrl: srv.base, getToken, environment: "dev" }), { code: "E_INPUT" });
+  assert.throws(() => api.fonn.client({ brokerUrl: srv.base, callerToken: "t", rate: -1 }), { code: "E_INPUT" });
 });
 
 test("Fonn and NFON through the broker's forwarding routes", async () => {
@@ -260,6 +401,11 @@ test("Fonn and NFON through the broker's forwarding routes", async () => {
   assert.equal(n.data.contentType, "application/octet-stream");
   assert.equal(n.data.impersonated, null);
   assert.deepEqual([...srv.state.log.at(-1).raw], [1, 2, 3, 250], "the body bytes arrive as given");
+  // A query as unencoded pairs goes out in NFON's encoding: "+49" as "%2B49".
+  const q = await nfon.request("GET", "/api/customers/K1234/phone-books", undefined, { query: { search: "+49", "a b": "x=y" } });
+  assert.equal(q.data.path, "/api/customers/K1234/phone-books?search=%2B49&a%20b=x%3Dy");
+  const f = await fonn.request("GET", "/v1/projects?x=1", undefined, { query: [["q", "a+b c"]] });
+  assert.equal(f.data.path, "/v1/projects?x=1&q=a%2Bb%20c");
   // A caller token the broker refuses again after one fresh one: E_TOKEN_REFUSED
   // 401 with the broker's JSON.
   const refused = api.nfon.client({ brokerUrl: `${srv.base}/broker`, callerToken: "wrong", retry: fast });

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/keyfax"
+	"github.com/apisign/apisign/signers/pace"
 )
 
 // keyfaxClient runs Keyfax's client flow with the core's pieces: the JWT from
@@ -24,6 +25,7 @@ type keyfaxClient struct {
 	tokens   *keyfax.TokenSource
 	auth     keyfax.Authorizer
 	getToken js.Value
+	format   keyfax.Format // JSON or XML (start-up data and answers as strings)
 }
 
 func newKeyfaxClient(args js.Value) (any, error) {
@@ -44,15 +46,21 @@ func newKeyfaxClient(args js.Value) (any, error) {
 	if c.getToken, err = fn(cfg, "getToken"); err != nil {
 		return nil, err
 	}
-	if c.http, err = newHTTP(cfg); err != nil {
+	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
+	f, err := str(cfg, "format")
+	if err != nil {
+		return nil, err
+	}
+	c.format = keyfax.Format(f)
 	c.tokens, err = keyfax.NewTokenSource(keyfax.TokenConfig{
 		BaseURL:  c.base,
 		HostName: host,
 		Doer:     c.http,
 		Clock:    skew,
 		Initial:  c.initial,
+		Format:   c.format,
 	})
 	if err != nil {
 		return nil, err
@@ -82,7 +90,8 @@ func (c *keyfaxClient) initial(ctx context.Context, refused string) (string, err
 	return "", signers.E(signers.CodeToken, op, "getToken must resolve to a JWT string or { token }")
 }
 
-// keyfaxStartup: [id, startupJSON] -> { guid, launchUrl, company, returnUrl?, data }.
+// keyfaxStartup: [id, start-up data (JSON or, in XML format, XML text)] ->
+// { guid, launchUrl, company, returnUrl?, data }.
 func keyfaxStartup(ctx context.Context, args js.Value) (any, error) {
 	const op = "keyfax.startup"
 	c, err := clientOf[*keyfaxClient](args)
@@ -91,10 +100,15 @@ func keyfaxStartup(ctx context.Context, args js.Value) (any, error) {
 	}
 	data := args.Index(1)
 	if data.Type() != js.TypeString || len(data.String()) > maxInput {
-		return nil, signers.E(signers.CodeInput, op, "start-up data must be a JSON object")
+		return nil, signers.E(signers.CodeInput, op, "start-up data must be a JSON object or XML text")
 	}
 	body := []byte(data.String())
-	req, err := keyfax.StartupRequest(c.base, body)
+	var req *signers.Request
+	if c.format == keyfax.XML {
+		req, err = keyfax.StartupXMLRequest(c.base, body)
+	} else {
+		req, err = keyfax.StartupRequest(c.base, body)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -117,6 +131,25 @@ func keyfaxStartup(ctx context.Context, args js.Value) (any, error) {
 	return o, nil
 }
 
+// keyfaxExample: [id] -> { status, headers, data }: GET /api/v1/startup,
+// Keyfax's example start-up data (a string in XML format).
+func keyfaxExample(ctx context.Context, args js.Value) (any, error) {
+	const op = "keyfax.exampleStartup"
+	c, err := clientOf[*keyfaxClient](args)
+	if err != nil {
+		return nil, err
+	}
+	req, err := keyfax.ExampleStartupRequest(c.base, c.format)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.authorized(ctx, op, c.tokens, req, c.auth)
+	if err != nil {
+		return nil, err
+	}
+	return finish(op, req, resp)
+}
+
 // withAnswer attaches the answer resp to err, an *signers.Error about it, so
 // that the JS error carries the answer's data.
 func withAnswer(err error, resp *signers.Response) error {
@@ -130,7 +163,13 @@ func withAnswer(err error, resp *signers.Response) error {
 // results asks once: pending or done with the data (keyfax.ParseResults).
 func (c *keyfaxClient) results(ctx context.Context, company, guid string) (js.Value, bool, error) {
 	const op = "keyfax.results"
-	req, err := keyfax.ResultsRequest(c.base, company, guid)
+	var req *signers.Request
+	var err error
+	if c.format == keyfax.XML {
+		req, err = keyfax.ResultsXMLRequest(c.base, company, guid)
+	} else {
+		req, err = keyfax.ResultsRequest(c.base, company, guid)
+	}
 	if err != nil {
 		return js.Value{}, false, err
 	}

@@ -29,11 +29,32 @@ const launchPoll = 200 * time.Millisecond
 // query carries Keyfax's status, company and guid); without one, any readable
 // http(s) location other than the launch page counts.
 func keyfaxLaunch(ctx context.Context, args js.Value) (any, error) {
-	const op = "keyfax.launch"
 	if _, err := clientOf[*keyfaxClient](args); err != nil {
 		return nil, err
 	}
-	launchURL, returnURL, opts := args.Index(1), args.Index(2), args.Index(3)
+	return launch(ctx, launchKeyfax, args.Index(1), args.Index(2), args.Index(3))
+}
+
+// launchSite names what a launch opens.
+type launchSite struct {
+	op, name string
+	// closedOK: closing the window (a popup closed, the frame removed from the
+	// page) ends the launch with { closed: true } instead of E_ABORTED.
+	closedOK bool
+}
+
+var (
+	launchKeyfax = launchSite{op: "keyfax.launch", name: "Keyfax"}
+	// A Fortis sign-in link has no end of its own: the user works in the
+	// frame or popup until the page removes it or the user closes it.
+	launchFortis = launchSite{op: "fortis.sso", name: "Fortis", closedOK: true}
+)
+
+// launch opens src in an iframe or a popup (opts: { target, container,
+// features, keepFrame }) and answers { url, params } when it comes back to the
+// return URL (see keyfaxLaunch), or what closing it means for site.
+func launch(ctx context.Context, site launchSite, launchURL, returnURL, opts js.Value) (any, error) {
+	op := site.op
 	if launchURL.Type() != js.TypeString || returnURL.Type() != js.TypeString || opts.Type() != js.TypeObject {
 		return nil, signers.E(signers.CodeInput, op, "needs the launch URL and options")
 	}
@@ -63,7 +84,7 @@ func keyfaxLaunch(ctx context.Context, args js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &launchWindow{changed: make(chan struct{}, 1)}
+	w := &launchWindow{site: site, changed: make(chan struct{}, 1)}
 	defer w.cleanup(opts.Get("keepFrame").Truthy())
 	switch target {
 	case "", "iframe":
@@ -83,7 +104,12 @@ func keyfaxLaunch(ctx context.Context, args js.Value) (any, error) {
 			return launchResult(href), nil
 		}
 		if w.closed() {
-			return nil, signers.E(signers.CodeAborted, op, "the Keyfax window was closed before it returned")
+			if site.closedOK {
+				o := newObject()
+				o.Set("closed", true)
+				return o, nil
+			}
+			return nil, signers.E(signers.CodeAborted, op, "the "+site.name+" window was closed before it returned")
 		}
 		select {
 		case <-ctx.Done():
@@ -94,8 +120,9 @@ func keyfaxLaunch(ctx context.Context, args js.Value) (any, error) {
 	}
 }
 
-// launchWindow is the frame or popup Keyfax runs in.
+// launchWindow is the frame or popup the launched site runs in.
 type launchWindow struct {
+	site    launchSite
 	frame   *dom.HTMLIFrameElement
 	onLoad  js.Func
 	popup   dom.Window
@@ -109,7 +136,7 @@ type launchWindow struct {
 // switches link every element and event type of the DOM into the module
 // (about 300 KB of code) for the three elements the launch touches.
 func (w *launchWindow) openFrame(src string, container js.Value) error {
-	const op = "keyfax.launch"
+	op := w.site.op
 	doc := js.Global().Get("document")
 	var parent js.Value
 	switch container.Type() {
@@ -126,8 +153,8 @@ func (w *launchWindow) openFrame(src string, container js.Value) error {
 		return signers.E(signers.CodeInput, op, "container must be an element or a selector of one")
 	}
 	frame := &dom.HTMLIFrameElement{BasicHTMLElement: htmlElement(doc.Call("createElement", "iframe"))}
-	frame.SetAttribute("title", "Keyfax")
-	frame.SetAttribute("data-apisign", "keyfax")
+	frame.SetAttribute("title", w.site.name)
+	frame.SetAttribute("data-apisign", strings.ToLower(w.site.name))
 	style := frame.Style()
 	style.SetProperty("width", "100%", "")
 	style.SetProperty("height", "100%", "")
@@ -156,9 +183,9 @@ func (w *launchWindow) openPopup(src, features string) error {
 	if features == "" {
 		features = "popup,width=900,height=700"
 	}
-	p := dom.GetWindow().Open(src, "apisign-keyfax", features)
+	p := dom.GetWindow().Open(src, "apisign-"+strings.ToLower(w.site.name), features)
 	if v, ok := p.(interface{ Truthy() bool }); !ok || !v.Truthy() {
-		return signers.E(signers.CodeAborted, "keyfax.launch", "the popup was blocked (call launch from a click handler)")
+		return signers.E(signers.CodeAborted, w.site.op, "the popup was blocked (call it from a click handler)")
 	}
 	w.popup = p
 	return nil
@@ -190,13 +217,17 @@ func (w *launchWindow) location() (href string, ok bool) {
 	return v.String(), true
 }
 
-// closed reports whether the user closed the popup.
+// closed reports whether the user closed the popup or the page removed the
+// frame.
 func (w *launchWindow) closed() (c bool) {
 	defer func() {
 		if recover() != nil {
 			c = false
 		}
 	}()
+	if w.frame != nil {
+		return !w.frame.Get("isConnected").Truthy()
+	}
 	if v, ok := w.popup.(interface{ Get(string) js.Value }); ok && w.popup != nil {
 		return v.Get("closed").Truthy()
 	}

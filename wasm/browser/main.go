@@ -69,18 +69,24 @@ var syncOps = map[string]syncOp{
 	"fonn.new":   func(a js.Value) (any, error) { return newBrokerClient(a, "/fonn") },
 	"nfon.new":   func(a js.Value) (any, error) { return newBrokerClient(a, "/nfon") },
 	"free":       freeClient,
+
+	"ansira.pages":      newAnsiraPages,
+	"ansira.pages.stop": ansiraPagesStop,
 }
 
 var asyncOps = map[string]asyncOp{
-	"keyfax.startup": keyfaxStartup,
-	"keyfax.results": keyfaxResults,
-	"keyfax.wait":    keyfaxWait,
-	"keyfax.renew":   keyfaxRenew,
-	"keyfax.launch":  keyfaxLaunch,
-	"fortis.request": fortisRequest,
-	"fortis.close":   fortisClose,
-	"ansira.request": ansiraRequest,
-	"broker.request": brokerRequest,
+	"keyfax.startup":    keyfaxStartup,
+	"keyfax.example":    keyfaxExample,
+	"keyfax.results":    keyfaxResults,
+	"keyfax.wait":       keyfaxWait,
+	"keyfax.renew":      keyfaxRenew,
+	"keyfax.launch":     keyfaxLaunch,
+	"fortis.request":    fortisRequest,
+	"fortis.close":      fortisClose,
+	"fortis.sso":        fortisSSO,
+	"ansira.request":    ansiraRequest,
+	"ansira.pages.next": ansiraPagesNext,
+	"broker.request":    brokerRequest,
 }
 
 // dispatch is the native function: native(op, args) for a synchronous

@@ -4,6 +4,7 @@ package main
 
 import (
 	"crypto/md5"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -15,8 +16,10 @@ import (
 const nfonDateLength = len(nfon.DateLayout)
 
 // exportNfonSign signs an NFON request with the key of handle. Inputs: method,
-// path (the resource: path plus ?query), body, content type, time string; ms is
-// the time in epoch milliseconds (see timeArg). Unlike the other exports, its
+// path (the resource: path plus ?query), body, content type, time string, the
+// query pairs (unencoded, every key and value followed by a NUL: JS cannot hand
+// Go a list without syscall/js), and "1" for an audio upload; ms is the time in
+// epoch milliseconds (see timeArg). Unlike the other exports, its
 // output is values only, in the order of the nfonOut* numbers: JS reads them
 // by position into an object of a fixed shape, which in V8 costs a fraction of
 // building it from (kind, name, value) triples.
@@ -31,7 +34,7 @@ func exportNfonSign(handle int32, ms float64) (ret int32) {
 	if e.nfon == nil {
 		return fail(signers.E(signers.CodeKey, "nfon.sign", "key handle is not an NFON key"))
 	}
-	f, ok := inputs(5)
+	f, ok := inputs(7)
 	if !ok {
 		return fail(signers.E(signers.CodeInternal, "nfon.sign", "input lengths do not fit the buffer"))
 	}
@@ -39,7 +42,32 @@ func exportNfonSign(handle int32, ms float64) (ret int32) {
 	if err != nil {
 		return fail(err)
 	}
+	if f[5] != "" || f[6] != "" {
+		// A query or the audio flag: the core builds the resource (and its
+		// encoding rule) from the pairs; not the hot path.
+		q, err := nulPairs(f[5])
+		if err != nil {
+			return fail(err)
+		}
+		return nfonCore(e.nfon, nfon.Request{Method: f[0], Resource: f[1], Query: q, Body: bytesOf(f[2]), ContentType: f[3], Date: t, Audio: f[6] == "1"})
+	}
 	return nfonSign(e.nfon, f[0], f[1], bytesOf(f[2]), f[3], t)
+}
+
+// nulPairs reads key/value pairs written as key NUL value NUL ….
+func nulPairs(s string) ([][2]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(strings.TrimSuffix(s, "\x00"), "\x00")
+	if len(parts)%2 != 0 || !strings.HasSuffix(s, "\x00") {
+		return nil, signers.E(signers.CodeInput, "nfon.sign", "query pairs are malformed")
+	}
+	q := make([][2]string, 0, len(parts)/2)
+	for i := 0; i < len(parts); i += 2 {
+		q = append(q, [2]string{parts[i], parts[i+1]})
+	}
+	return q, nil
 }
 
 // nfonSign signs and writes the output. The common case (an upper-case method,
@@ -82,7 +110,12 @@ func nfonSign(k *nfonKey, method, path string, body []byte, contentType string, 
 
 // nfonSlow signs with the core Signer and writes the same output as nfonSign.
 func nfonSlow(k *nfonKey, method, path string, body []byte, contentType string, t time.Time) int32 {
-	s, err := k.signer.Sign(nfon.Request{Method: method, Resource: path, Body: body, ContentType: contentType, Date: t})
+	return nfonCore(k, nfon.Request{Method: method, Resource: path, Body: body, ContentType: contentType, Date: t})
+}
+
+// nfonCore signs r with the core Signer and writes the output.
+func nfonCore(k *nfonKey, r nfon.Request) int32 {
+	s, err := k.signer.Sign(r)
 	if err != nil {
 		return fail(err)
 	}

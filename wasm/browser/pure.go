@@ -16,7 +16,7 @@ import (
 
 // callInputs is the number of input fields of each function.
 var callInputs = map[int32]int{
-	fnKeyfaxBasic: 5, fnKeyfaxBearer: 2, fnFortisHMAC: 1, fnFortisAPIKey: 4, fnFonnHeaders: 3, fnAnsiraToken: 5,
+	fnKeyfaxBasic: 5, fnKeyfaxBearer: 2, fnFortisHMAC: 3, fnFortisAPIKey: 4, fnFonnHeaders: 3, fnAnsiraToken: 5,
 }
 
 // exportCall runs one of the pure functions other than NFON's (the fn*
@@ -105,7 +105,12 @@ func fortisHMAC(s *fortis.HMACSigner, f inputs8, ms float64) error {
 	if err != nil {
 		return err
 	}
-	signed, err := s.Sign(t)
+	var signed fortis.Signed
+	if f[2] == "1" { // strict: refuse an endpoint outside the document's HMAC list
+		signed, err = s.SignFor(f[1], t)
+	} else {
+		signed, err = s.Sign(t)
+	}
 	if err != nil {
 		return err
 	}

@@ -211,6 +211,28 @@ test("Fortis, Fonn and Ansira against Node crypto, random inputs", () => {
   }
 });
 
+test("NFON: query pairs (object or array) and the audio flag, against Node crypto", () => {
+  const base = { date: 1754490720000, keyId: "3697ad86-fa77-4b25-9373-02dce48530ff", secret: "nfon-example-secret" };
+  const phone = { ...base, method: "GET", path: "/api/customers/K1234/phone-books", query: { search: "+49" } };
+  const s = api.nfon.sign(phone);
+  assert.equal(s.resource, "/api/customers/K1234/phone-books?search=%2B49", "the document: + is URL-encoded");
+  assert.deepEqual(s, ref.nfonSign(phone));
+  const arr = { ...phone, path: "/api/x?a=1", query: [["b c", "x=y/z"], ["n", 5], ["ü", ""]] };
+  assert.equal(api.nfon.sign(arr).resource, "/api/x?a=1&b%20c=x%3Dy%2Fz&n=5&%C3%BC=");
+  assert.deepEqual(api.nfon.sign(arr), ref.nfonSign(arr));
+  const upload = { ...base, method: "POST", path: "/api/sounds", body: new Uint8Array([82, 73, 70, 70]), contentType: "multipart/form-data; boundary=b", audio: true };
+  const u = api.nfon.sign(upload);
+  assert.equal(u.stringToSign, "POST\nWed, 06 Aug 2025 14:32:00 GMT\n/api/sounds", "audio: neither Content-MD5 nor Content-Type signed");
+  assert.deepEqual(u, ref.nfonSign(upload));
+  assert.deepEqual(Object.keys(u.headers), ["Authorization", "x-nfon-date"]);
+  assert.throws(() => api.nfon.sign({ ...upload, audio: false, contentType: undefined }), { code: "E_INPUT" }, "POST without Content-Type");
+  assert.throws(() => api.nfon.sign({ ...phone, query: "search=+49" }), { code: "E_INPUT" });
+  assert.throws(() => api.nfon.sign({ ...phone, query: [["a"]] }), { code: "E_INPUT" });
+  assert.throws(() => api.nfon.sign({ ...phone, query: { a: "\0" } }), { code: "E_INPUT" });
+  assert.throws(() => api.nfon.sign({ ...phone, audio: "yes" }), { code: "E_INPUT" });
+  assert.equal(healthy(), HEALTHY);
+});
+
 test("NFON: time inputs, large bodies, many keys", () => {
   const base = { method: "PUT", path: "/api/x", contentType: "application/octet-stream", keyId: "k", secret: "s" };
   // 8 MiB of bytes and a 3 MiB string with multi-byte characters: Content-MD5 as Node computes it.
@@ -403,14 +425,14 @@ test("apisign.d.ts types every function of the API", async () => {
     const last = n.split(".").pop();
     assert.match(dts, new RegExp(`\\b${last}\\b[?]?[(:]`), `apisign.d.ts does not declare ${n}`);
   }
-  for (const m of ["startup", "results", "waitForResults", "renew", "launch", "request", "close", "ApisignError", "load"]) {
+  for (const m of ["startup", "exampleStartup", "results", "waitForResults", "renew", "launch", "request", "pages", "close", "ApisignError", "load"]) {
     assert.match(dts, new RegExp(`\\b${m}\\b`), m);
   }
   // usage.mts, which tsc checks against the declarations (./build.sh test), calls every function.
   const usage = fs.readFileSync(new URL("./testdata/usage.mts", import.meta.url), "utf8");
   const calls = names.filter((n) => typeof n.split(".").reduce((o, k) => o[k], api) === "function");
   assert.ok(calls.length >= 16, calls.join(" "));
-  for (const n of [...calls, "startup", "results", "waitForResults", "renew", "launch", "request", "close"]) {
+  for (const n of [...calls, "startup", "exampleStartup", "results", "waitForResults", "renew", "launch", "request", "pages", "close"]) {
     assert.match(usage, new RegExp(`\\.${n.split(".").pop()}\\(`), `usage.mts does not call ${n}`);
   }
   // It parses as TypeScript.

@@ -21,7 +21,7 @@ export const RET_STALE = -2; // the key handle is stale: register the key again 
 // Functions of apisign_call, with their input fields.
 export const FN_KEYFAX_BASIC = 1; // key (kindKeyfax); method, url, body, nonce, time string
 export const FN_KEYFAX_BEARER = 2; // host name, token
-export const FN_FORTIS_HMAC = 3; // key (kindFortis); time string
+export const FN_FORTIS_HMAC = 3; // key (kindFortis); time string, request path, "1" for strict (HMAC endpoints only)
 export const FN_FORTIS_APIKEY = 4; // developer id, user id, user API key, mode
 export const FN_FONN_HEADERS = 5; // subscription key, access token, impersonated user external id
 export const FN_ANSIRA_TOKEN = 6; // token URL, client id, client secret, assertion, scope

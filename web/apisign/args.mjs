@@ -91,3 +91,22 @@ export function bodyArg(v, where) {
   if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
   throw inputError(`${where}: body must be a string, an ArrayBuffer or a typed array`);
 }
+
+/**
+ * queryPairs reads a query given as an object or an array of [key, value]
+ * pairs, unencoded (the module encodes them by the provider's rule), as an
+ * array of string pairs in order. Nothing given: no pairs. NUL, which no
+ * query holds, is refused: the pairs reach the module NUL-separated.
+ */
+export function queryPairs(q, where) {
+  if (q === undefined || q === null) return [];
+  if (typeof q !== "object") throw inputError(`${where}: query must be an object or an array of [key, value] pairs`);
+  const pairs = Array.isArray(q) ? q : Object.entries(q);
+  return pairs.map((p) => {
+    if (!Array.isArray(p) || p.length !== 2) throw inputError(`${where}: query must be an object or an array of [key, value] pairs`);
+    const [k, v] = p.map((x) => (typeof x === "number" ? String(x) : x));
+    if (typeof k !== "string" || typeof v !== "string") throw inputError(`${where}: query keys and values must be strings or numbers`);
+    if (k.includes("\0") || v.includes("\0")) throw inputError(`${where}: query holds a NUL`);
+    return [k, v];
+  });
+}

@@ -12,7 +12,7 @@
 // AbortSignals are replaced by signals of our own.
 
 import { ApisignError, inputError } from "./errors.mjs";
-import { options, reqStr, optStr, optFn, signalArg, signalOf, absUrl } from "./args.mjs";
+import { options, reqStr, optStr, optFn, signalArg, signalOf, absUrl, queryPairs } from "./args.mjs";
 
 /**
  * makeRuntime returns the calls into the module's `native` function of the Go
@@ -171,7 +171,8 @@ function httpConfig(cfg, where) {
     }
     retry = { retries: retry.retries, baseMs: retry.baseMs, capMs: retry.capMs, maxAfterMs: retry.maxAfterMs };
   }
-  return { fetch: safeFetch(fetchFn), retry };
+  if (cfg.rate !== undefined && typeof cfg.rate !== "number") throw inputError(`${where}: rate must be a number of calls per second`);
+  return { fetch: safeFetch(fetchFn), retry, rate: cfg.rate };
 }
 
 // getTokenArg reads the required getToken of a provider client.
@@ -182,7 +183,7 @@ function getTokenArg(cfg, where) {
 }
 
 function requestOptions(opts, where) {
-  if (opts === undefined || opts === null) return { signal: undefined, headers: undefined, contentType: undefined };
+  if (opts === undefined || opts === null) return { signal: undefined, headers: undefined, contentType: undefined, query: undefined };
   options(opts, where);
   let headers;
   if (opts.headers !== undefined && opts.headers !== null) {
@@ -198,6 +199,7 @@ function requestOptions(opts, where) {
     signal: signalArg(opts.signal, where),
     headers,
     contentType: opts.contentType === undefined ? undefined : reqStr(opts.contentType, where, "contentType"),
+    query: opts.query === undefined || opts.query === null ? undefined : queryPairs(opts.query, where),
   };
 }
 
@@ -231,6 +233,7 @@ function json(v, where, name) {
 // call is the key of Client's method that runs an asynchronous operation for
 // the client; a symbol, so that it stays out of the clients' public shape.
 const call = Symbol("call");
+const callSync = Symbol("callSync");
 
 /**
  * Client is the base of every client: it creates the client's state in the
@@ -247,6 +250,9 @@ class Client {
   }
   [call](op, args, signal) {
     return this.#rt.callAsync(op, [this.#id, ...args], signal);
+  }
+  [callSync](op, args) {
+    return this.#rt.callSync(op, [this.#id, ...args]);
   }
   /** Frees the client's state in the module (its token). */
   close() {
@@ -270,7 +276,7 @@ class RequestClient extends Client {
       reqStr(path, w, "path");
       const o = requestOptions(opts, w);
       const [b, ct] = requestBody(body, o.contentType, w);
-      return this[call](this.#op, [method, path, b, o.headers, ct], o.signal);
+      return this[call](this.#op, [method, path, b, o.headers, ct, o.query], o.signal);
     });
   }
 }
@@ -281,12 +287,18 @@ export class KeyfaxClient extends Client {
     options(cfg, w);
     const baseUrl = absUrl(cfg.baseUrl, w, "baseUrl");
     const hostName = reqStr(cfg.hostName, w, "hostName");
-    super(rt, "keyfax.new", { baseUrl, hostName, getToken: getTokenArg(cfg, w), ...httpConfig(cfg, w) });
+    const format = optStr(cfg.format, w, "format");
+    if (format !== "" && format !== "json" && format !== "xml") throw inputError(`${w}: format must be "json" or "xml"`);
+    super(rt, "keyfax.new", { baseUrl, hostName, format, getToken: getTokenArg(cfg, w), ...httpConfig(cfg, w) });
+  }
+  /** GET /api/v1/startup: Keyfax's example start-up data ({ status, headers, data }; data is XML text in format "xml"). */
+  exampleStartup(opts) {
+    return guarded("keyfax.exampleStartup", () => this[call]("keyfax.example", [], signalOf(opts, "keyfax.exampleStartup")));
   }
   startup(startupData, opts) {
     const w = "keyfax.startup";
     return guarded(w, () => {
-      let text = startupData;
+      let text = startupData; // a string: JSON text, or XML text in format "xml"
       if (typeof startupData !== "string") {
         if (startupData === null || typeof startupData !== "object" || Array.isArray(startupData)) throw inputError(`${w}: startupData must be an object`);
         text = json(startupData, w, "startupData");
@@ -322,16 +334,39 @@ export class KeyfaxClient extends Client {
       options(launchData, w);
       const o = options(opts ?? {}, w);
       const launchUrl = absUrl(launchData.launchUrl, w, "launchUrl");
-      const ret = o.returnUrl ?? launchData.returnUrl;
-      const returnUrl = ret === undefined || ret === null || ret === "" ? "" : absUrl(ret, w, "returnUrl");
-      const c = o.container;
-      if (c !== undefined && c !== null && typeof c !== "string" && (typeof c !== "object" || typeof c.appendChild !== "function")) {
-        throw inputError(`${w}: container must be an element or a selector`);
-      }
-      const launchOpts = { target: optStr(o.target, w, "target"), features: optStr(o.features, w, "features"), container: c, keepFrame: o.keepFrame === true };
+      const [returnUrl, launchOpts] = launchOptions(o, launchData.returnUrl, w);
       return this[call]("keyfax.launch", [launchUrl, returnUrl, launchOpts], signalArg(o.signal, w));
     });
   }
+}
+
+// launchOptions reads the options of a launch (keyfax.launch, fortis.sso):
+// the return URL ("" for none) and { target, features, container, keepFrame }.
+function launchOptions(o, defaultReturn, w) {
+  const ret = o.returnUrl ?? defaultReturn;
+  const returnUrl = ret === undefined || ret === null || ret === "" ? "" : absUrl(ret, w, "returnUrl");
+  const c = o.container;
+  if (c !== undefined && c !== null && typeof c !== "string" && (typeof c !== "object" || typeof c.appendChild !== "function")) {
+    throw inputError(`${w}: container must be an element or a selector`);
+  }
+  return [returnUrl, { target: optStr(o.target, w, "target"), features: optStr(o.features, w, "features"), container: c, keepFrame: o.keepFrame === true }];
+}
+
+/**
+ * fortisSso gets a one-time Fortis sign-in link through the broker (POST
+ * /fortis/sso) and opens it in an iframe or a popup, as keyfax.launch does;
+ * it resolves with { url, params } when the window comes back to returnUrl,
+ * or { closed: true } when the popup is closed or the frame removed.
+ */
+export function fortisSso(rt, o) {
+  const w = "fortis.sso";
+  return guarded(w, () => {
+    options(o, w);
+    const f = o.fields ?? {};
+    if (f === null || typeof f !== "object" || Array.isArray(f)) throw inputError(`${w}: fields must be an object`);
+    const [returnUrl, launchOpts] = launchOptions(o, undefined, w);
+    return rt.callAsync("fortis.sso", [brokerConfig(o, w), json(f, w, "fields"), returnUrl, launchOpts], signalArg(o.signal, w));
+  });
 }
 
 export class FortisClient extends RequestClient {
@@ -342,6 +377,7 @@ export class FortisClient extends RequestClient {
     const closeToken = optFn(cfg.closeToken, w, "closeToken");
     super(rt, "fortis.new", {
       baseUrl: absUrl(cfg.baseUrl, w, "baseUrl"),
+      mode: optStr(cfg.mode, w, "mode"),
       developerId: optStr(cfg.developerId, w, "developerId"),
       getToken,
       closeToken: closeToken && ((token, signal) => Promise.resolve().then(() => closeToken(token, { signal })).then(() => true, (e) => {
@@ -356,17 +392,77 @@ export class FortisClient extends RequestClient {
   }
 }
 
-export function ansiraClient(rt, cfg) {
-  const w = "ansira.client";
-  options(cfg, w);
-  const config = { baseUrl: absUrl(cfg.baseUrl, w, "baseUrl"), getToken: getTokenArg(cfg, w), ...httpConfig(cfg, w) };
-  return new RequestClient(rt, "ansira.new", config, "ansira.request", "ansira.request");
+class AnsiraClient extends RequestClient {
+  constructor(rt, cfg) {
+    const w = "ansira.client";
+    options(cfg, w);
+    const environment = optStr(cfg.environment, w, "environment");
+    super(rt, "ansira.new", { baseUrl: absUrl(cfg.baseUrl, w, "baseUrl"), getToken: getTokenArg(cfg, w), environment, ...httpConfig(cfg, w) }, "ansira.request", "ansira.request");
+  }
+
+  /**
+   * pages iterates over a listing (for await ... of), one page per step:
+   * { page, records, status, headers, data }. filter and orderBy are written
+   * as Ansira's document shows them, page/page_size added; a page shorter
+   * than pageSize is the last. records(data) reads a page's records (default:
+   * data itself when it is an array, else data.data).
+   */
+  pages(path, opts) {
+    const client = this;
+    // An async generator: bad arguments reject its first step, as every
+    // asynchronous method rejects instead of throwing.
+    return (async function* () {
+      const w = "ansira.pages";
+      let pager;
+      let signal;
+      try {
+        reqStr(path, w, "path");
+        const o = options(opts ?? {}, w);
+        let orderBy = o.orderBy ?? [];
+        if (typeof orderBy === "string") orderBy = [orderBy];
+        if (!Array.isArray(orderBy) || !orderBy.every((x) => typeof x === "string")) throw inputError(`${w}: orderBy must be a string or an array of strings`);
+        for (const k of ["page", "pageSize"]) {
+          if (o[k] !== undefined && !(Number.isInteger(o[k]) && o[k] >= (k === "page" ? 0 : 1) && o[k] <= 1e6)) throw inputError(`${w}: ${k} must be a whole number${k === "page" ? "" : " above 0"}`);
+        }
+        if (o.pageSize === undefined) throw inputError(`${w}: pageSize is required (without it a short page cannot be told from a full one)`);
+        const read = optFn(o.records, w, "records") ?? defaultRecords;
+        const records = (data) => {
+          const r = read(data);
+          if (!Array.isArray(r)) throw inputError(`${w}: records must return an array`);
+          return Array.from(r);
+        };
+        const params = { filter: optStr(o.filter, w, "filter"), orderBy: [...orderBy], page: o.page, pageSize: o.pageSize };
+        signal = signalArg(o.signal, w);
+        pager = client[callSync]("ansira.pages", [path, params, records]);
+      } catch (e) {
+        throw e instanceof ApisignError ? e : new ApisignError("E_INPUT", `${w}: could not read the arguments`, { cause: e });
+      }
+      try {
+        for (;;) {
+          const p = await client[call]("ansira.pages.next", [pager], signal);
+          if (p === null) return;
+          yield p;
+        }
+      } finally {
+        client[callSync]("ansira.pages.stop", [pager]);
+      }
+    })();
+  }
 }
 
-/** brokerClient is the client of a provider the broker signs for: kind "nfon" or "fonn". */
-export function brokerClient(rt, kind, cfg) {
-  const w = `${kind}.client`;
-  options(cfg, w);
+function defaultRecords(data) {
+  if (Array.isArray(data)) return data;
+  if (data !== null && typeof data === "object" && Array.isArray(data.data)) return data.data;
+  throw inputError("ansira.pages: the answer holds no records array; pass records(data)");
+}
+
+export function ansiraClient(rt, cfg) {
+  return new AnsiraClient(rt, cfg);
+}
+
+// brokerConfig reads the options of a call through the broker: brokerUrl,
+// callerToken (a string or a function), fetch, retry, rate.
+function brokerConfig(cfg, w) {
   let caller = cfg.callerToken;
   if (typeof caller === "string") {
     const s = caller;
@@ -374,7 +470,14 @@ export function brokerClient(rt, kind, cfg) {
   } else if (typeof caller !== "function") {
     throw inputError(`${w}: callerToken must be a string or a function`);
   }
-  const config = { brokerUrl: absUrl(cfg.brokerUrl, w, "brokerUrl"), callerToken: tokenFn(caller), ...httpConfig(cfg, w) };
+  return { brokerUrl: absUrl(cfg.brokerUrl, w, "brokerUrl"), callerToken: tokenFn(caller), ...httpConfig(cfg, w) };
+}
+
+/** brokerClient is the client of a provider the broker signs for: kind "nfon" or "fonn". */
+export function brokerClient(rt, kind, cfg) {
+  const w = `${kind}.client`;
+  options(cfg, w);
+  const config = brokerConfig(cfg, w);
   if (kind === "fonn") config.impersonatedUserExternalId = optStr(cfg.impersonatedUserExternalId, w, "impersonatedUserExternalId");
   return new RequestClient(rt, `${kind}.new`, config, "broker.request", `${kind}.request`);
 }

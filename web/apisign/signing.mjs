@@ -4,8 +4,8 @@
 // returns the export's output as it is: every provider rule (strings to sign,
 // header values, upper-cased methods) is the Go core's.
 
-import { ApisignError } from "./errors.mjs";
-import { options, reqStr, reqStrs, optStr, timeArg, bodyArg } from "./args.mjs";
+import { ApisignError, inputError } from "./errors.mjs";
+import { options, reqStr, reqStrs, optStr, timeArg, bodyArg, queryPairs } from "./args.mjs";
 import { bodySize } from "./codec.mjs";
 import {
   RET_STALE, MAX_KEYS,
@@ -127,14 +127,22 @@ export function makeSigning(ex, codec, alive) {
     const ct = optStr(o.contentType, w, "contentType");
     const body = bodyArg(o.body, w);
     const t = timeArg(o.date, w, "date");
+    // The query pairs go as one field, each key and value followed by a NUL.
+    let query = "";
+    for (const [k, v] of queryPairs(o.query, w)) query += k + "\0" + v + "\0";
+    const audio = o.audio === true ? "1" : "";
+    if (o.audio !== undefined && typeof o.audio !== "boolean") throw inputError(`${w}: audio must be a boolean`);
     const write = () => {
-      codec.begin(3 * (method.length + path.length + ct.length + t.text.length) + bodySize(body));
-      if (typeof body === "string" && codec.putASCII5(method, path, body, ct, t.text)) return;
-      codec.putStr(method);
-      codec.putStr(path);
-      codec.putBody(body);
-      codec.putStr(ct);
-      codec.putStr(t.text);
+      codec.begin(3 * (method.length + path.length + ct.length + t.text.length + query.length) + bodySize(body) + 1);
+      if (typeof body !== "string" || !codec.putASCII5(method, path, body, ct, t.text)) {
+        codec.putStr(method);
+        codec.putStr(path);
+        codec.putBody(body);
+        codec.putStr(ct);
+        codec.putStr(t.text);
+      }
+      codec.putStr(query);
+      codec.putStr(audio);
     };
     run(() => handle(KIND_NFON, keyId, secret), write, (h) => ex.apisign_nfon_sign(h, t.ms));
     const f = codec.fields();
@@ -165,7 +173,10 @@ export function makeSigning(ex, codec, alive) {
     const w = "fortis.hmac";
     const [developerId, userId, key] = reqStrs(o, w, "developerId", "userId", "userHashKey");
     const t = timeArg(o.timestamp, w, "timestamp");
-    return call(FN_FORTIS_HMAC, [t.text], () => handle(KIND_FORTIS, developerId, userId, key), t.ms);
+    if (o.strict !== undefined && typeof o.strict !== "boolean") throw inputError(`${w}: strict must be a boolean`);
+    const path = optStr(o.path, w, "path");
+    if (o.strict === true && path === "") throw inputError(`${w}: strict needs the request's path`);
+    return call(FN_FORTIS_HMAC, [t.text, path, o.strict === true ? "1" : ""], () => handle(KIND_FORTIS, developerId, userId, key), t.ms);
   }
 
   function fortisApiKey(o) {

@@ -269,6 +269,15 @@ func TestWorkerInWorkerd(t *testing.T) {
 	if resp, _ = call("DELETE", "/fortis/session/"+url.PathEscape(fs.Token), nil, nil); resp.StatusCode != 204 || session() {
 		t.Errorf("fortis close: %s", resp.Status)
 	}
+	// Fortis SSO: a one-time sign-in link from v2/contactsso.
+	resp, data = call("POST", "/fortis/sso", []byte(`{"contact_id":"c-7"}`), map[string]string{"Content-Type": "application/json"})
+	var sso struct {
+		ContactSSO struct{ URL string } `json:"contactsso"`
+	}
+	json.Unmarshal(data, &sso)
+	if resp.StatusCode != 200 || !strings.HasPrefix(sso.ContactSSO.URL, sb.BaseURL()+"/fortis/sso/") || fake.Probe("GET", sso.ContactSSO.URL, nil) != 200 {
+		t.Errorf("fortis sso: %s %s", resp.Status, data)
+	}
 
 	// Upstream 429: status, Retry-After and Date come back as sent (the Worker's
 	// header conversion splits values at commas; the broker rejoins them).

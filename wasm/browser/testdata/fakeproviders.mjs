@@ -8,7 +8,8 @@
 //   /Interview/launch?guid=    the interview page: goes to /Interview/launch/complete after a moment
 //   /Interview/launch/complete?guid=  completes the session, 302 to its returnUrl (+ status, co, guid)
 //   /broker/keyfax/token       GET: {token, hostName, expiresAt}, as the broker answers
-//   /fortis/v2/...             access-token + developer-id; DELETE /fortis/v2/token/{t} ends a session
+//   /fortis/v2/...             access-token (or Authorization: Bearer, OAuth) + developer-id; DELETE /fortis/v2/token/{t} ends a session
+//   /broker/fortis/sso         POST: a one-time link /fortis/sso/{code}, as the broker answers ({contactsso: {url}})
 //   /ansira/api/...            Bearer access token
 //   /broker/fonn/..., /broker/nfon/...  X-Apisign-Caller (401 with X-Apisign-Error when refused); echoes the request as JSON
 //
@@ -36,6 +37,8 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     pendingPolls: 2, // results answers 202 this many times, then the session completes by itself
     autoComplete: true,
     fortisTokens: new Set(),
+    fortisOAuth: new Set(), // OAuth access tokens (Authorization: Bearer)
+    ssoCodes: new Map(), // one-time sign-in codes -> the fields they were made for
     ansiraTokens: new Set(),
     callerToken: "123.caller",
     renewals: 0,
@@ -66,7 +69,7 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     const body = raw.toString("utf8");
     const url = new URL(req.url, "http://x");
     const path = url.pathname;
-    state.log.push({ method: req.method, path, authorization: req.headers.authorization, body, raw, headers: req.headers });
+    state.log.push({ method: req.method, path, search: url.search, authorization: req.headers.authorization, body, raw, headers: req.headers });
 
     const origin = req.headers.origin;
     const headers = { "Content-Type": "application/json", "Cache-Control": "no-store" };
@@ -84,7 +87,7 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     if (req.method === "OPTIONS") {
       return send(204, undefined, {
         "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-        "Access-Control-Allow-Headers": "Authorization, Content-Type, access-token, developer-id, X-Apisign-Caller, impersonatedUserExternalId",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type, access-token, developer-id, X-Apisign-Caller, impersonatedUserExternalId, Cache-Control",
         "Access-Control-Max-Age": "600",
       });
     }
@@ -98,9 +101,33 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     if (path.toLowerCase().startsWith("/interview/api/v1/")) {
       if (!bearerOK(req)) return send(401, { message: "Bearer verification failed" });
       const route = path.slice("/Interview/api/v1".length).toLowerCase();
+      // XML when asked by Accept (Keyfax: "JSON or XML depending on the Accept
+      // and Content-Type headers"); the fields are read with a regex.
+      const xml = (req.headers.accept ?? "").includes("xml");
+      const xmlSend = (status, root, fields) =>
+        send(status, `<?xml version="1.0"?><${root}>${Object.entries(fields).map(([k, v]) => `<${k}>${v}</${k}>`).join("")}</${root}>`, { "Content-Type": "application/xml; charset=utf-8" });
+      const xmlField = (name) => new RegExp(`<${name}>(?:<value>)?([^<]*)`).exec(body)?.[1];
       if (route === "/token" && req.method === "POST") {
         state.renewals++;
+        if (xml) return xmlSend(200, "JsonWebToken", { company: "OL3_Dev", token: state.freshJWT() });
         return send(200, { token: state.freshJWT() });
+      }
+      if (route === "/startup" && req.method === "GET") {
+        if (xml) return xmlSend(200, "StartUpData", { company: "<value>OL3_Dev</value>", mode: "<value>RD</value>" });
+        return send(200, { company: { key: "company", value: "OL3_Dev" }, mode: { key: "mode", value: "RD" } });
+      }
+      if (xml && req.headers["content-type"]?.includes("xml") && req.method === "POST") {
+        if (route === "/startup") {
+          const guid = randomUUID();
+          const company = xmlField("company") ?? "Test_Co";
+          state.sessions.set(guid, { company, returnUrl: "", polls: 0, done: true });
+          return xmlSend(200, "LaunchData", { guid, launchUrl: `http://${req.headers.host}/Interview/launch?guid=${guid}&amp;x=1`, company });
+        }
+        if (route === "/results") {
+          const s = state.sessions.get(xmlField("guid"));
+          if (!s || s.company !== xmlField("company")) return send(404, "<Error>no such session</Error>", { "Content-Type": "application/xml" });
+          return xmlSend(200, "KeyfaxData", { GUID: xmlField("guid"), Status: "1" });
+        }
       }
       if (route === "/startup" && req.method === "POST") {
         let data;
@@ -157,7 +184,9 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
         const t = decodeURIComponent(path.slice("/fortis/v2/token/".length));
         return send(state.fortisTokens.delete(t) ? 204 : 404, undefined);
       }
-      if (!state.fortisTokens.has(tok) || req.headers["developer-id"] !== "dev-1") return send(401, { message: "unauthorized" });
+      const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+      const ok = bearer !== undefined ? state.fortisOAuth.has(bearer) && tok === undefined : state.fortisTokens.has(tok);
+      if (!ok || req.headers["developer-id"] !== "dev-1") return send(401, { message: "unauthorized" });
       return send(200, { type: "TransactionList", list: [], method: req.method, path });
     }
 
@@ -165,7 +194,38 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     if (path.startsWith("/ansira/api/")) {
       const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? "");
       if (!m || !state.ansiraTokens.has(m[1])) return send(403, { error: "invalid_token" });
+      // Ansira's per-IP limit when a test sets one (stage: 5 requests in any
+      // second): 429 above it. The window is 900 ms: evenly spaced calls
+      // may arrive a little closer than they were sent.
+      if (state.ansiraPerSecond) {
+        const t = Date.now();
+        state.ansiraRecent = (state.ansiraRecent ?? []).filter((x) => t - x < 900);
+        if (state.ansiraRecent.length >= state.ansiraPerSecond) return send(429, { error: "rate_limited" });
+        state.ansiraRecent.push(t);
+      }
+      if (path === "/ansira/api/v1/campaigns") {
+        // A listing of 12 records, page/page_size as the document writes them.
+        const page = Number(url.searchParams.get("page") ?? 1);
+        const size = Number(url.searchParams.get("page_size") ?? 10);
+        const all = Array.from({ length: 12 }, (_, i) => ({ id: i + 1 }));
+        return send(200, { data: all.slice((page - 1) * size, page * size), meta: { page, page_size: size, filter: url.searchParams.get("filter"), order_by: url.searchParams.get("order_by") } });
+      }
       return send(200, { ok: true, path });
+    }
+
+    // ---- Fortis SSO: the broker's route, and the link it hands out ----
+    if (path === "/broker/fortis/sso" && req.method === "POST") {
+      if (req.headers["x-apisign-caller"] !== state.callerToken) return send(401, { code: "E_TOKEN_EXPIRED", message: "caller token refused" }, { "X-Apisign-Error": "E_TOKEN_EXPIRED" });
+      const code = randomUUID();
+      state.ssoCodes.set(code, JSON.parse(body));
+      return send(200, { contactsso: { id: "1", url: `http://${req.headers.host}/fortis/sso/${code}` } });
+    }
+    if (path.startsWith("/fortis/sso/")) {
+      const code = path.slice("/fortis/sso/".length);
+      const fields = state.ssoCodes.get(code);
+      state.ssoCodes.delete(code);
+      if (!fields) return send(404, "<!doctype html><title>Fortis</title><p>This link is unknown or used.", { "Content-Type": "text/html" });
+      return send(200, `<!doctype html><title>Fortis</title><p id="signed-in">Signed in as ${fields.contact_id ?? "nobody"}</p>`, { "Content-Type": "text/html" });
     }
 
     // ---- the broker's forwarding routes ----

@@ -40,12 +40,25 @@ export function nfonResource(path) {
   return out;
 }
 
-export function nfonSign({ method, path, body = "", contentType = "", date, keyId, secret }) {
+/** An unencoded query component: every byte outside A-Z a-z 0-9 - . _ ~ as %XX upper case. */
+export function nfonComponent(s) {
+  let out = "";
+  for (const c of utf8(s)) out += isUnreserved(c) ? String.fromCharCode(c) : hex2(c, true);
+  return out;
+}
+
+/** query: an object or [key, value] pairs, unencoded, appended to the path; audio: the explicit audio flag. */
+export function nfonSign({ method, path, body = "", contentType = "", date, keyId, secret, query, audio = false }) {
   const m = method.toUpperCase();
   const media = contentType.split(";")[0].trim().toLowerCase();
-  const content = ["POST", "PUT", "PATCH"].includes(m) && !(media.startsWith("audio/") && media.length > 6);
+  const content = !audio && ["POST", "PUT", "PATCH"].includes(m) && !(media.startsWith("audio/") && media.length > 6);
   if (content && contentType === "") throw Object.assign(new Error("NFON requires a Content-Type on " + m), { code: "E_INPUT" });
-  const resource = nfonResource(path);
+  let resource = nfonResource(path);
+  const pairs = query === undefined ? [] : Array.isArray(query) ? query : Object.entries(query);
+  for (const [k, v] of pairs) {
+    const sep = !resource.includes("?") ? "?" : resource.endsWith("?") || resource.endsWith("&") ? "" : "&";
+    resource += sep + nfonComponent(String(k)) + "=" + nfonComponent(String(v));
+  }
   const d = new Date(date).toUTCString(); // RFC 1123: "Wed, 06 Aug 2025 14:32:00 GMT"
   let sts = m + "\n";
   const headers = {};

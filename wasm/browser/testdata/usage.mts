@@ -82,6 +82,35 @@ const ansira = api.ansira.client({
 await ansira.request("POST", "/v2/orders", new Uint8Array([1, 2, 3]), { contentType: "application/octet-stream" });
 ansira.close();
 
+// Issue 11's flows: NFON query pairs, Ansira pages and pacing, Fortis OAuth and
+// SSO, Keyfax example data and XML.
+await nfon.request("GET", "/api/customers/K1234/phone-books", undefined, { query: { search: "+49" } });
+await nfon.request("GET", "/api/x", undefined, { query: [["a", 1], ["b", "c"]] });
+const stage = api.ansira.client({ baseUrl: "https://api.ansira.example", environment: "stage", rate: 4, getToken: () => "t" });
+for await (const p of stage.pages("/api/v1/campaigns", { filter: "status eq 'active'", orderBy: ["-budget"], pageSize: 5, signal })) {
+  const n: number = p.page;
+  const rs: unknown[] = p.records;
+  console.log(n, rs.length, p.status);
+}
+stage.pages("/api/v1/campaigns", { pageSize: 5, records: (d) => (d as { items: unknown[] }).items });
+// @ts-expect-error pageSize is required
+stage.pages("/api/v1/campaigns", {});
+// @ts-expect-error the environment is "stage" or "production"
+api.ansira.client({ baseUrl: "https://a", environment: "dev", getToken: () => "t" });
+api.fonn.client({ brokerUrl: broker, callerToken: caller, rate: 2 });
+const oauth = api.fortis.client({ mode: "oauth", baseUrl: "https://api.fortis.tech", developerId: "d", getToken: async () => ({ access_token: "a", expires_in: 3600 }) });
+await oauth.request("GET", "/v2/contacts");
+const sso = await api.fortis.sso({ brokerUrl: broker, callerToken: caller, fields: { contact_id: "c" }, target: "iframe", container: "#fortis", signal });
+if ("closed" in sso) console.log(sso.closed);
+else console.log(sso.url, sso.params);
+const strict = api.fortis.hmac({ developerId: "d", userId: "u", userHashKey: "k", path: "/v2/transactions", strict: true });
+const xmlKf = api.keyfax.client({ baseUrl: "https://h/Interview", hostName: "Dev", format: "xml", getToken: () => "jwt" });
+const example = await xmlKf.exampleStartup({ signal });
+const xmlLaunch = await xmlKf.startup(String(example.data));
+// @ts-expect-error format is "json" or "xml"
+api.keyfax.client({ baseUrl: "https://h/Interview", hostName: "Dev", format: "yaml", getToken: () => "jwt" });
+const audio = api.nfon.sign({ method: "POST", path: "/api/sounds", body: new Uint8Array(4), contentType: "multipart/form-data", audio: true, query: { name: "a b" }, keyId: "k", secret: "s" });
+
 // Every failure is an ApisignError with a stable code.
 try {
   await nfon.request("GET", "/x");
@@ -137,4 +166,4 @@ api.forgetKeys();
 // @ts-expect-error the test hooks are not API
 api._debug;
 
-export const used = [notApi, version, guid, params, data, expiresAt, status, contentType, auth, nfonDate, md5, sts, kfParts, bearer, hashKey, query, fonnHeaders, post, form, offset, readable, now];
+export const used = [strict, xmlLaunch, audio, notApi, version, guid, params, data, expiresAt, status, contentType, auth, nfonDate, md5, sts, kfParts, bearer, hashKey, query, fonnHeaders, post, form, offset, readable, now];
