@@ -345,9 +345,24 @@ func (s *Signer) Sign(r Request) (Signed, error) {
 // req.Header's Content-Type. The signing headers are set on req.Header (created
 // when nil), replacing any of the same name.
 //
+// A method whose content is never signed (GET, DELETE) goes out without a
+// Content-Type: the caller's would contradict the string to sign
+// (docs/PROTOCOLS.md "NFON": values must match the request exactly).
+//
 // Errors (E_INPUT): a nil req; a URL that does not parse or is not absolute
 // (scheme and host); else those of Sign.
 func (s *Signer) SignRequest(req *signers.Request, now time.Time) (string, error) {
+	return s.signRequest(req, now, false)
+}
+
+// SignAudioRequest is SignRequest for an audio upload whatever its
+// Content-Type (Request.Audio): neither Content-MD5 nor Content-Type is
+// signed, and the Content-Type goes out as the caller set it.
+func (s *Signer) SignAudioRequest(req *signers.Request, now time.Time) (string, error) {
+	return s.signRequest(req, now, true)
+}
+
+func (s *Signer) signRequest(req *signers.Request, now time.Time, audio bool) (string, error) {
 	const op = "nfon.SignRequest"
 	if req == nil {
 		return "", signers.E(signers.CodeInput, op, "nil request")
@@ -367,12 +382,20 @@ func (s *Signer) SignRequest(req *signers.Request, now time.Time) (string, error
 		Body:        req.Body,
 		ContentType: req.Header.Get(HeaderContentType),
 		Date:        now,
+		Audio:       audio,
 	})
 	if err != nil {
 		return "", err
 	}
 	if req.Header == nil {
 		req.Header = make(signers.Header, len(signed.Header))
+	}
+	if !SignsContent(strings.ToUpper(req.Method), "") {
+		for k := range req.Header {
+			if strings.EqualFold(k, HeaderContentType) {
+				delete(req.Header, k)
+			}
+		}
 	}
 	for k, v := range signed.Header {
 		req.Header.Set(k, v)

@@ -525,6 +525,42 @@ func TestSignRequest(t *testing.T) {
 	}
 }
 
+// SignRequest sends no header that contradicts the string to sign: a GET or
+// DELETE loses the caller's Content-Type (in any case of its name); a POST
+// keeps it. SignAudioRequest signs an upload as audio whatever its type and
+// leaves its Content-Type on.
+func TestSignRequestContentType(t *testing.T) {
+	s := mustSigner(t, vecKeyID, vecSecret)
+	const u = "https://portal-api.nfon.net:8090/api/customers/K1234/phone-books"
+	for _, m := range []string{"GET", "delete", "HEAD"} {
+		req := &signers.Request{Method: m, URL: u, Header: signers.Header{"content-type": "application/json", "Content-Type": "text/plain"}}
+		if _, err := s.SignRequest(req, vecTime); err != nil {
+			t.Fatal(err)
+		}
+		for k := range req.Header {
+			if strings.EqualFold(k, "Content-Type") {
+				t.Errorf("%s: Content-Type %q sent, not signed", m, req.Header[k])
+			}
+		}
+	}
+	post := &signers.Request{Method: "POST", URL: u, Header: signers.Header{"Content-Type": "application/json"}, Body: []byte(vecBody)}
+	if _, err := s.SignRequest(post, vecTime); err != nil || post.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("POST: %v %v", err, post.Header)
+	}
+	const form = "multipart/form-data; boundary=b"
+	up := &signers.Request{Method: "PUT", URL: "https://h.example/api/customers/K1234/announcements/welcome", Header: signers.Header{"Content-Type": form}, Body: []byte("RIFF")}
+	sts, err := s.SignAudioRequest(up, vecTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sts != "PUT\n"+vecDate+"\n/api/customers/K1234/announcements/welcome" || up.Header.Get("Content-Type") != form || up.Header.Get("Content-MD5") != "" {
+		t.Fatalf("audio: sts %q, headers %v", sts, up.Header)
+	}
+	if sts, err := s.SignRequest(&signers.Request{Method: "PUT", URL: up.URL, Header: signers.Header{"Content-Type": form}, Body: []byte("RIFF")}, vecTime); err != nil || !strings.Contains(sts, form) {
+		t.Fatalf("not marked as audio: %q %v", sts, err)
+	}
+}
+
 func BenchmarkSign(b *testing.B) {
 	s := mustSigner(b, vecKeyID, vecSecret)
 	r := Request{Method: "GET", Resource: "/api/customers/K1234/phone-books?search=I%20Am%20Encoded", Date: vecTime}
