@@ -1,7 +1,10 @@
 package sandbox
 
 import (
+	"bytes"
 	"encoding/json"
+	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,7 +19,7 @@ import (
 //	GET  /api/customers/{id}/phone-books[?search=]   the customer's phone book entries (HEAD too)
 //	POST /api/customers/{id}/phone-books             add an entry: {"data":[{"name","value"}...]} -> 201
 //	GET  /api/customers/{id}/phone-books/{entry}     one entry, 404 if unknown
-//	PUT  /api/customers/{id}/announcements/{name}    an audio upload (audio/*) -> 204
+//	PUT  /api/customers/{id}/announcements/{name}    an audio upload (audio/*, or a multipart form with an audio/* file) -> 204
 //
 // Every request must carry a valid NFON-API signature whose x-nfon-date is
 // within 15 minutes of the emulator's clock (nfon.Verifier, over the
@@ -24,11 +27,13 @@ import (
 // (docs/PROTOCOLS.md, "NFON"). The listing reads its query as a server decodes
 // it: a raw "+" is a space, "%2B" a plus. POST and PUT need a Content-Type header (400
 // without): it is "Required for POST and PUT requests". An audio upload sends
-// its audio type too; only the signature omits it and Content-MD5. Phone books
-// are in memory, per customer, seeded with two entries.
+// its Content-Type too; only the signature omits it and Content-MD5, whatever
+// the type: a PUT of an announcement contains an audio file, so its content is
+// never signed. Phone books are in memory, per customer, seeded with two entries.
 type nfonEmu struct {
 	s        *Sandbox
 	verifier *nfon.Verifier
+	audio    *nfon.Verifier // for the announcements, audio uploads
 	keyID    string
 
 	mu    sync.Mutex
@@ -60,12 +65,14 @@ func newNFON(s *Sandbox) *nfonEmu {
 	n := &nfonEmu{s: s, keyID: newUUID(), books: map[string]*nfonBook{}}
 	secret := randomToken(24)
 	s.creds.NFONKeyID, s.creds.NFONSecret = n.keyID, secret
-	n.verifier = &nfon.Verifier{Keys: func(id string) (string, bool) {
+	keys := func(id string) (string, bool) {
 		if id == n.keyID {
 			return secret, true
 		}
 		return "", false
-	}}
+	}
+	n.verifier = &nfon.Verifier{Keys: keys}
+	n.audio = &nfon.Verifier{Keys: keys, Audio: func(method, _ string) bool { return method == "PUT" }}
 	return n
 }
 
@@ -86,12 +93,17 @@ func (n *nfonEmu) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k := range r.Header {
 		h[k] = r.Header.Get(k)
 	}
-	if _, err := n.verifier.Verify(r.Method, r.RequestURI, h, body, n.s.now()); err != nil {
+	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	announcement := len(seg) == 5 && seg[0] == "api" && seg[1] == "customers" && seg[2] != "" && seg[3] == "announcements" && seg[4] != ""
+	v := n.verifier
+	if announcement {
+		v = n.audio
+	}
+	if _, err := v.Verify(r.Method, r.RequestURI, h, body, n.s.now()); err != nil {
 		nfonError(w, http.StatusForbidden, "NFON-API authentication failed: "+err.Error())
 		return
 	}
-	seg := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(seg) == 5 && seg[0] == "api" && seg[1] == "customers" && seg[2] != "" && seg[3] == "announcements" && seg[4] != "" {
+	if announcement {
 		n.announcement(w, r, body)
 		return
 	}
@@ -257,18 +269,42 @@ func (n *nfonEmu) create(w http.ResponseWriter, r *http.Request, customer string
 	writeJSON(w, http.StatusCreated, doc)
 }
 
-// announcement takes an audio upload: the body must be audio (its Content-Type
-// audio/*, which is why the signature left Content-Type and Content-MD5 out).
-// The sandbox keeps no audio.
+// announcement takes an audio upload: the body must be an audio file, as
+// audio/* or as the audio/* file of a multipart form (the signature left
+// Content-Type and Content-MD5 out either way). The sandbox keeps no audio.
 func (n *nfonEmu) announcement(w http.ResponseWriter, r *http.Request, body []byte) {
 	if r.Method != "PUT" {
 		w.Header().Set("Allow", "PUT")
 		nfonError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
-	if ct := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Type"))); !strings.HasPrefix(ct, "audio/") || len(body) == 0 {
-		nfonError(w, http.StatusUnsupportedMediaType, "an announcement is an audio file (Content-Type audio/*)")
+	if !audioBody(r.Header.Get("Content-Type"), body) {
+		nfonError(w, http.StatusUnsupportedMediaType, "an announcement is an audio file (Content-Type audio/*, or a multipart form with an audio/* file)")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// audioBody reports whether body, of type ct, is a non-empty audio/* file or a
+// multipart form holding one.
+func audioBody(ct string, body []byte) bool {
+	mt, params, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil || len(body) == 0:
+		return false
+	case strings.HasPrefix(mt, "audio/"):
+		return true
+	case mt != "multipart/form-data" || params["boundary"] == "":
+		return false
+	}
+	form := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+	for {
+		part, err := form.NextPart()
+		if err != nil {
+			return false
+		}
+		if t, _, err := mime.ParseMediaType(part.Header.Get("Content-Type")); err == nil && strings.HasPrefix(t, "audio/") {
+			return true
+		}
+	}
 }

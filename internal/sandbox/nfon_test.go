@@ -133,17 +133,23 @@ func TestNFONAudioUpload(t *testing.T) {
 	h := start(t, Options{})
 	s, _ := nfon.NewSigner(h.env["NFON_KEY_ID"], h.env["NFON_SECRET"])
 	const ann = "/api/customers/K1234/announcements/welcome"
-	upload := func(ct string) *signers.Response {
-		req := &signers.Request{Method: "PUT", URL: h.env["NFON_BASE_URL"] + ann, Body: []byte("RIFF....WAVEfmt "),
+	const form = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hi.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF\x00\r\n--b--\r\n"
+	upload := func(sign func(*signers.Request, time.Time) (string, error), ct, body string) *signers.Response {
+		req := &signers.Request{Method: "PUT", URL: h.env["NFON_BASE_URL"] + ann, Body: []byte(body),
 			Header: signers.Header{"Content-Type": ct}}
-		if _, err := s.SignRequest(req, h.clk.Now()); err != nil {
+		if _, err := sign(req, h.clk.Now()); err != nil {
 			t.Fatal(err)
 		}
 		return h.send(req)
 	}
-	r := upload("audio/x-wav")
+	r := upload(s.SignRequest, "audio/x-wav", "RIFF....WAVEfmt ")
 	wantStatus(t, "audio upload", r, 204)
-	wantStatus(t, "not audio", upload("application/json"), 415)
+	// A sound file in a multipart form is audio too: its content is not
+	// signed, so only a client that marks it as audio gets through.
+	wantStatus(t, "audio in a form", upload(s.SignAudioRequest, "multipart/form-data; boundary=b", form), 204)
+	wantStatus(t, "audio in a form, content signed", upload(s.SignRequest, "multipart/form-data; boundary=b", form), 403)
+	wantStatus(t, "not audio", upload(s.SignAudioRequest, "application/json", "{}"), 415)
+	wantStatus(t, "a form without audio", upload(s.SignAudioRequest, "multipart/form-data; boundary=b", strings.Replace(form, "audio/wav", "text/plain", 1)), 415)
 
 	// The string to sign of the upload has no Content-MD5 and Content-Type lines.
 	req := &signers.Request{Method: "PUT", URL: h.env["NFON_BASE_URL"] + ann, Body: []byte("RIFF"), Header: signers.Header{"Content-Type": "audio/x-wav"}}

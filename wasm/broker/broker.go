@@ -253,7 +253,7 @@ const HeaderError = "X-Apisign-Error"
 
 // The CORS answer: what the browser module sends and may read.
 const (
-	allowHeaders  = "X-Apisign-Caller, Content-Type, impersonatedUserExternalId"
+	allowHeaders  = "X-Apisign-Caller, Content-Type, impersonatedUserExternalId, " + HeaderNFONAudio
 	exposeHeaders = "Retry-After, Date, " + HeaderError
 	allowMethods  = "GET, HEAD, POST, PUT, PATCH, DELETE"
 )

@@ -115,7 +115,7 @@ func TestCORS(t *testing.T) {
 	}
 	want := map[string]string{
 		"Access-Control-Allow-Origin":   testOrigin,
-		"Access-Control-Allow-Headers":  "X-Apisign-Caller, Content-Type, impersonatedUserExternalId",
+		"Access-Control-Allow-Headers":  "X-Apisign-Caller, Content-Type, impersonatedUserExternalId, X-Apisign-NFON-Audio",
 		"Access-Control-Expose-Headers": "Retry-After, Date, X-Apisign-Error",
 		"Vary":                          "Origin",
 	}

@@ -85,7 +85,7 @@ func (a *fonnAuth) key() string {
 	return a.keys.Primary
 }
 
-func (a *fonnAuth) authorize(req *signers.Request) error {
+func (a *fonnAuth) authorize(req *signers.Request, _ http.Header) error {
 	h, err := fonn.Headers(fonn.Credentials{SubscriptionKey: a.key(), AccessToken: a.token,
 		ImpersonatedUserExternalID: req.Header.Get(fonn.HeaderImpersonatedUser)})
 	if err != nil {

@@ -21,8 +21,9 @@ type forwarder struct {
 	// Content-Type and Accept. Nothing else of the client's goes: not its
 	// cookies, not its Authorization, not the caller token.
 	passOn []string
-	// authorize adds the provider's credentials to req.
-	authorize func(req *signers.Request) error
+	// authorize adds the provider's credentials to req; in is the caller's
+	// request header, for a marker meant for the broker (never sent on).
+	authorize func(req *signers.Request, in http.Header) error
 	// check, when set, refuses a request the provider's rules or the caller's
 	// scope do not allow, before anything is read or sent; false: it has
 	// answered.
@@ -101,7 +102,7 @@ func (b *Broker) forward(w http.ResponseWriter, r *http.Request, f *forwarder, p
 			req.Header.Set(k, v)
 		}
 	}
-	if err := f.authorize(req); err != nil {
+	if err := f.authorize(req, r.Header); err != nil {
 		code := signers.CodeOf(err)
 		if code != signers.CodeInput {
 			// A credential the core refuses now was accepted at start: a bug.

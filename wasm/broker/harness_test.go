@@ -186,10 +186,13 @@ func keyfaxIndependent(host string, keys map[string]string, auth, method, uri st
 
 // nfonIndependent recomputes the NFON-API signature:
 // METHOD \n [md5hex \n Content-Type \n] Date \n Resource, HMAC-SHA1, base64.
+// An audio upload (audio/*, or any PUT of an announcement: the sandbox's
+// audio endpoint) signs no content.
 func nfonIndependent(c sandbox.Credentials, r *http.Request, uri string, body []byte) string {
 	sts := r.Method + "\n"
 	ct := r.Header.Get("Content-Type")
-	if (r.Method == "POST" || r.Method == "PUT" || r.Method == "PATCH") && !strings.HasPrefix(strings.ToLower(ct), "audio/") {
+	audio := strings.HasPrefix(strings.ToLower(ct), "audio/") || r.Method == "PUT" && strings.Contains(uri, "/announcements/")
+	if (r.Method == "POST" || r.Method == "PUT" || r.Method == "PATCH") && !audio {
 		sum := md5.Sum(body)
 		if r.Header.Get("Content-MD5") != hex.EncodeToString(sum[:]) {
 			return "nfon: Content-MD5"

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -25,5 +26,42 @@ func TestNFONForwardContentType(t *testing.T) {
 	rec := h.do(req{Method: "POST", Target: book, Body: body, Header: map[string]string{"Content-Type": "application/json"}})
 	if e := h.up.Last(t); rec.Code != http.StatusCreated || e.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("POST: status %d, Content-Type %q", rec.Code, e.Header.Get("Content-Type"))
+	}
+}
+
+// NFON-10: a caller marks an audio upload whose Content-Type does not say
+// audio (a sound file in a multipart form) with X-Apisign-NFON-Audio: 1; the
+// broker signs it without Content-MD5 and Content-Type, sends the
+// Content-Type as given and the marker nowhere. The emulator's announcements
+// are audio uploads: unmarked, the same upload is signed with its content and
+// refused.
+func TestNFONForwardAudio(t *testing.T) {
+	h := newHarness(t, nil)
+	const ann = "/nfon/api/customers/K1234/announcements/welcome"
+	const form = "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hi.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF\x00\r\n--b--\r\n"
+	upload := func(marker string) *httptest.ResponseRecorder {
+		hd := map[string]string{"Content-Type": "multipart/form-data; boundary=b"}
+		if marker != "" {
+			hd[HeaderNFONAudio] = marker
+		}
+		return h.do(req{Method: "PUT", Target: ann, Body: []byte(form), Header: hd})
+	}
+	rec := upload("1")
+	e := h.up.Last(t)
+	if rec.Code != http.StatusNoContent || string(e.Body) != form {
+		t.Fatalf("marked upload: status %d %s (failures %v)", rec.Code, rec.Body, h.up.Failures())
+	}
+	if e.Header.Get("Content-MD5") != "" || e.Header.Get("Content-Type") != "multipart/form-data; boundary=b" || len(e.Header.Values(HeaderNFONAudio)) != 0 {
+		t.Errorf("upstream saw %v", e.Header)
+	}
+	h.up.Check = nil // the unmarked upload is signed wrongly on purpose
+	if rec := upload(""); rec.Code != http.StatusForbidden || rec.Header().Get(HeaderError) != "" {
+		t.Errorf("unmarked upload: status %d, want NFON's 403", rec.Code)
+	}
+	h.up.Check = h.independent
+	n := len(h.up.Requests())
+	wantError(t, upload("yes"), http.StatusBadRequest, "E_INPUT")
+	if len(h.up.Requests()) != n {
+		t.Error("a malformed marker was sent on")
 	}
 }

@@ -308,7 +308,7 @@ func TestWorkerInWorkerd(t *testing.T) {
 		t.Errorf("rejected preflight: %s %v", resp.Status, resp.Header)
 	}
 	resp, _ = call("OPTIONS", "/nfon/api/x", nil, map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST", broker.HeaderCaller: ""})
-	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Headers") != "X-Apisign-Caller, Content-Type, impersonatedUserExternalId" {
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Headers") != "X-Apisign-Caller, Content-Type, impersonatedUserExternalId, X-Apisign-NFON-Audio" {
 		t.Errorf("allowed preflight: %s %v", resp.Status, resp.Header)
 	}
 	for _, p := range []string{"/nfon/admin", "/nfon/api/..%2fadmin", "/nfon/api/%252e%252e/admin", "/nfon/api/x%5c..%5cadmin"} {
