@@ -184,13 +184,20 @@ func (b *Broker) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 //   - anything but "/" first, or an empty segment ("//host" tricks);
 //   - control bytes, space, non-ASCII, '\', '#', '?' (all must be encoded);
 //   - a malformed percent-escape ("%zz", "%u002e");
-//   - in any segment, as sent or after decoding it one to three times (a
-//     malformed escape met on the way is kept as it is, as lenient decoders
-//     do): a "." or ".." name, also before a ";" parameter or followed by
-//     spaces ("..;x", ".. "); a trailing space; an encoded '/', '\', '?' or
-//     '#'; an encoded control byte; an encoded non-ASCII byte (overlong
-//     UTF-8 "%c0%ae" and full-width "%ef%bc%8e" dots among them: the
-//     upstream APIs' paths are ASCII names).
+//   - in any step, a segment split on its raw and its decoded '/'s, as sent
+//     or after decoding the segment one to three times (a malformed escape
+//     met on the way is kept as it is, as lenient decoders do): a "." or ".."
+//     name, also before a ";" parameter or followed by spaces ("..;x",
+//     ".. "); an empty step (an encoded '/' first, last or doubled: "//host"
+//     again); a trailing space; an encoded '\', '?' or '#'; an encoded
+//     control byte; an encoded non-ASCII byte (overlong UTF-8 "%c0%ae" and
+//     full-width "%ef%bc%8e" dots among them: the upstream APIs' paths are
+//     ASCII names).
+//
+// An encoded '/' inside a step ("a%2Fb") passes: NFON wants a '/' that is
+// data in a path step sent as %2F (docs/PROTOCOLS.md "NFON"), and however
+// often a server decodes it, no step it yields is a dot name, so it cannot
+// leave the allowed prefix.
 func checkPath(p string) string {
 	if p == "" || p[0] != '/' {
 		return "path must start with /"
@@ -209,7 +216,7 @@ func checkPath(p string) string {
 	for _, seg := range strings.Split(p[1:], "/") {
 		s := seg
 		for depth := 0; ; depth++ {
-			if msg := checkSegment(s); msg != "" {
+			if msg := checkSteps(s); msg != "" {
 				return msg
 			}
 			if !strings.Contains(s, "%") {
@@ -231,8 +238,23 @@ func checkPath(p string) string {
 	return ""
 }
 
-// checkSegment checks one segment at one decoding depth (see checkPath).
-func checkSegment(s string) string {
+// checkSteps checks one segment at one decoding depth, each step between its
+// (decoded) '/'s (see checkPath).
+func checkSteps(s string) string {
+	steps := strings.Split(s, "/")
+	for _, step := range steps {
+		if step == "" && len(steps) > 1 {
+			return "path contains an encoded / that makes an empty step"
+		}
+		if msg := checkStep(step); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}
+
+// checkStep checks one step (see checkPath).
+func checkStep(s string) string {
 	name, _, _ := strings.Cut(s, ";")
 	if n := strings.TrimRight(name, " "); n == "." || n == ".." {
 		return "path contains a dot segment (. or ..), possibly percent-encoded"
@@ -242,8 +264,8 @@ func checkSegment(s string) string {
 	}
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '/' || c == '\\':
-			return "path contains an encoded / or \\"
+		case c == '\\':
+			return "path contains an encoded \\"
 		case c == '?' || c == '#':
 			return "path contains an encoded ? or #"
 		case c < ' ' || c == 0x7f:

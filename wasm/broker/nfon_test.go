@@ -65,3 +65,39 @@ func TestNFONForwardAudio(t *testing.T) {
 		t.Error("a malformed marker was sent on")
 	}
 }
+
+// NFON-16: a '/' that is data in a path step goes as %2F, and the broker
+// forwards it, signed as sent; an encoded '/' that makes a dot step or an
+// empty one, at any decoding depth, is still refused (F8).
+func TestNFONForwardEncodedSlash(t *testing.T) {
+	ok := []string{"/api/x/a%2Fb", "/api/x/a%2fb%2Fc", "/api/Base%20Device%2F2", "/api/a%252Fb", "/api/..x%2Fy..", "/api/a%2F...%2Fb"}
+	for _, p := range ok {
+		if msg := checkPath(p); msg != "" {
+			t.Errorf("checkPath(%q) = %q, want clean", p, msg)
+		}
+	}
+	bad := []string{"/api/..%2F", "/api/x/..%2fadmin", "/api/a%2F..", "/api/a%2F.%2Fb", "/api/a%2F%2e%2e", "/api/a%2F%2e%2e%2Fb",
+		"/api/a%252F..%252Fb", "/api/a%2F..;x", "/api/a%2F..%20", "/api/%2F", "/api/a%2F", "/api/a%2F%2Fb", "/api/%2Fevil.example",
+		"/api/a%2F%c0%ae%c0%ae", "/api/a%2F%5c..", "/api/a%2F%3f"}
+	for _, p := range bad {
+		if checkPath(p) == "" {
+			t.Errorf("checkPath(%q) accepted", p)
+		}
+	}
+
+	h := newHarness(t, nil)
+	// The emulator checks the signature over the request-target as it arrived
+	// (403 if it differs from what was signed), then has no such entry: 404.
+	const entry = "/nfon/api/customers/K1234/phone-books/Base%2FDevice"
+	rec := h.do(req{Target: entry})
+	if e := h.up.Last(t); rec.Code != http.StatusNotFound || e.URI != entry || e.Status != http.StatusNotFound {
+		t.Errorf("%s: status %d, upstream saw %s (failures %v)", entry, rec.Code, e.URI, h.up.Failures())
+	}
+	n := len(h.up.Requests())
+	for _, p := range bad {
+		wantError(t, h.do(req{Target: "/nfon" + p}), http.StatusForbidden, "E_INPUT")
+	}
+	if len(h.up.Requests()) != n {
+		t.Error("a traversal reached NFON")
+	}
+}
