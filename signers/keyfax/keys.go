@@ -3,6 +3,7 @@ package keyfax
 import (
 	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/apisign/apisign/signers"
 	"github.com/apisign/apisign/signers/internal/jsonv"
@@ -48,12 +49,13 @@ func ParseTokenAnswer(body []byte) (TokenAnswer, error) {
 	return a, nil
 }
 
-// InitialKeyRequest is the anonymous GET KeyPath for hostName. The document
-// names no parameter for the host ("will only work for the very first request
-// for any given host name"); the one place a request names its host is the
-// first field of the Basic scheme, so the request carries `Basic {HostName}`
-// and no signature (there is no key to sign with yet).
-func InitialKeyRequest(baseURL, hostName string) (*signers.Request, error) {
+// InitialKeyRequest is the anonymous GET KeyPath for hostName, answered in f
+// (ParseInitialKey). The document names no parameter for the host ("will only
+// work for the very first request for any given host name"); the one place a
+// request names its host is the first field of the Basic scheme, so the
+// request carries `Basic {HostName}` and no signature (there is no key to sign
+// with yet).
+func InitialKeyRequest(baseURL, hostName string, f Format) (*signers.Request, error) {
 	const op = "keyfax.InitialKeyRequest"
 	if !validID(hostName) {
 		return nil, signers.E(signers.CodeInput, op, "host name must be non-empty visible ASCII without ':'")
@@ -64,18 +66,38 @@ func InitialKeyRequest(baseURL, hostName string) (*signers.Request, error) {
 	}
 	req := jsonRequest("GET", u, nil)
 	req.Header["Authorization"] = "Basic " + hostName
-	return req, nil
+	return req, f.Apply(req)
 }
 
 // ResetKeyRequest is POST KeyPath, to be signed with Signer.SignRequest (the
-// current keys). Keyfax answers 200 {apiKey}; the new signing key arrives only
-// at the web hook (ParseKeys) or by e-mail.
-func ResetKeyRequest(baseURL string) (*signers.Request, error) {
+// current keys), answered in f. Keyfax answers 200 {apiKey} (ParseResetKey);
+// the new signing key arrives only at the web hook (ParseKeys) or by e-mail.
+func ResetKeyRequest(baseURL string, f Format) (*signers.Request, error) {
 	u, err := endpoint("keyfax.ResetKeyRequest", baseURL, KeyPath)
 	if err != nil {
 		return nil, err
 	}
-	return jsonRequest("POST", u, nil), nil
+	req := jsonRequest("POST", u, nil)
+	return req, f.Apply(req)
+}
+
+// ParseResetKey reads the answer of POST KeyPath in f: 200 with the new API key
+// (E_KEY when the answer has none); any other status is E_HTTP. The API key
+// tells which delivered keys (KeyRing.Deliver) are the ones this reset drew.
+func ParseResetKey(status int, body []byte, f Format) (string, error) {
+	const op = "keyfax.ParseResetKey"
+	if _, err := f.MediaType(); err != nil {
+		return "", err
+	}
+	if status != 200 {
+		return "", &signers.Error{Code: signers.CodeHTTP, Op: op, Status: status,
+			Msg: "POST " + KeyPath + " answered " + strconv.Itoa(status)}
+	}
+	var k Keys
+	if !keyFields(body, f, &k) || !validID(k.APIKey) {
+		return "", signers.E(signers.CodeKey, op, "the answer has no API key")
+	}
+	return k.APIKey, nil
 }
 
 // Keys is a key pair as Keyfax hands it out: the answer of the anonymous GET
@@ -87,27 +109,45 @@ type Keys struct {
 	HostName   string `json:"hostName"`
 }
 
-// ParseKeys reads a key pair (the document's {apiKey, signingKey, schemaName,
-// hostName}) and checks it is one for hostName: schemaName "Basic", hostName
-// equal, and keys NewSigner accepts. Anything else is E_KEY; the message
-// never contains a key.
+// ParseKeys reads a key pair as the web hook receives it (the document's JSON
+// {apiKey, signingKey, schemaName, hostName}) and checks it is one for
+// hostName: schemaName "Basic", hostName equal, and keys NewSigner accepts.
+// Anything else is E_KEY; the message never contains a key.
 func ParseKeys(body []byte, hostName string) (Keys, error) {
-	const op = "keyfax.ParseKeys"
-	// Read as encoding/json reads it into Keys: an object (or null) whose four
-	// members, if present, are strings (or null).
-	doc, err := jsonv.Parse(body)
-	ok := err == nil && doc.Struct()
-	var k Keys
-	for _, f := range [...]struct {
+	return parseKeys("keyfax.ParseKeys", body, hostName, JSON)
+}
+
+// keyFields reads the members of a key pair into k: from JSON as
+// encoding/json reads it into Keys (an object, or null, whose members, if
+// present, are strings or null), or from XML the elements of the same names
+// (as the answers of KeyPath in XML hold them). ok is false when body is not
+// such a document.
+func keyFields(body []byte, f Format, k *Keys) bool {
+	fields := [...]struct {
 		name string
 		to   *string
-	}{{"apiKey", &k.APIKey}, {"signingKey", &k.SigningKey}, {"schemaName", &k.SchemaName}, {"hostName", &k.HostName}} {
+	}{{"apiKey", &k.APIKey}, {"signingKey", &k.SigningKey}, {"schemaName", &k.SchemaName}, {"hostName", &k.HostName}}
+	if f == XML {
+		for _, fl := range fields {
+			*fl.to, _ = XMLText(body, fl.name)
+		}
+		return strings.HasPrefix(strings.TrimSpace(string(body)), "<")
+	}
+	doc, err := jsonv.Parse(body)
+	ok := err == nil && doc.Struct()
+	for _, fl := range fields {
 		var fok bool
-		*f.to, fok = doc.StringField(f.name)
+		*fl.to, fok = doc.StringField(fl.name)
 		ok = ok && fok
 	}
-	if !ok {
-		return Keys{}, signers.E(signers.CodeKey, op, "keys are not a JSON object {apiKey, signingKey, schemaName, hostName}")
+	return ok
+}
+
+// parseKeys is ParseKeys for a key pair in f.
+func parseKeys(op string, body []byte, hostName string, f Format) (Keys, error) {
+	var k Keys
+	if !keyFields(body, f, &k) {
+		return Keys{}, signers.E(signers.CodeKey, op, "keys are not a "+strings.ToUpper(string(f))+" document of apiKey, signingKey, schemaName and hostName")
 	}
 	switch {
 	case k.SchemaName != "Basic":
@@ -121,14 +161,21 @@ func ParseKeys(body []byte, hostName string) (Keys, error) {
 	return k, nil
 }
 
-// ParseInitialKey reads the answer of the anonymous GET KeyPath: 201 with the
-// keys (ParseKeys); 400 means the host has keys already (E_CONFIG: they must
-// be configured, or reset with POST); any other status is E_HTTP.
-func ParseInitialKey(status int, body []byte, hostName string) (Keys, error) {
+// ParseInitialKey reads the answer of the anonymous GET KeyPath in f: 201 with
+// the keys (checked as ParseKeys does); 400 means the host has keys already
+// (E_CONFIG: they must be configured, or reset with POST); any other status is
+// E_HTTP.
+func ParseInitialKey(status int, body []byte, hostName string, f Format) (Keys, error) {
 	const op = "keyfax.ParseInitialKey"
+	if _, err := f.MediaType(); err != nil {
+		return Keys{}, err
+	}
+	if f == "" {
+		f = JSON
+	}
 	switch status {
 	case 200, 201:
-		return ParseKeys(body, hostName)
+		return parseKeys(op, body, hostName, f)
 	case 400:
 		return Keys{}, &signers.Error{Code: signers.CodeConfig, Op: op, Status: status,
 			Msg: "Keyfax has keys for this host name already: configure them, or reset them with POST " + KeyPath}

@@ -40,27 +40,27 @@ func TestParseKeysDocumentExample(t *testing.T) {
 }
 
 func TestParseInitialKey(t *testing.T) {
-	if k, err := ParseInitialKey(201, []byte(docKeys), "Dev"); err != nil || k.HostName != "Dev" {
+	if k, err := ParseInitialKey(201, []byte(docKeys), "Dev", JSON); err != nil || k.HostName != "Dev" {
 		t.Errorf("201: %+v %v", k, err)
 	}
-	if _, err := ParseInitialKey(400, []byte(`{"message":"keys exist"}`), "Dev"); signers.CodeOf(err) != signers.CodeConfig {
+	if _, err := ParseInitialKey(400, []byte(`{"message":"keys exist"}`), "Dev", JSON); signers.CodeOf(err) != signers.CodeConfig {
 		t.Errorf("400: %v, want E_CONFIG (the host has keys)", err)
 	}
 	var se *signers.Error
-	if _, err := ParseInitialKey(500, nil, "Dev"); signers.CodeOf(err) != signers.CodeHTTP || !errors.As(err, &se) || se.Status != 500 {
+	if _, err := ParseInitialKey(500, nil, "Dev", JSON); signers.CodeOf(err) != signers.CodeHTTP || !errors.As(err, &se) || se.Status != 500 {
 		t.Errorf("500: %v, want E_HTTP with the status", err)
 	}
 }
 
 func TestKeyRequests(t *testing.T) {
-	r, err := InitialKeyRequest("https://host/Interview/", "Dev")
+	r, err := InitialKeyRequest("https://host/Interview/", "Dev", JSON)
 	if err != nil || r.Method != "GET" || r.URL != "https://host/Interview/api/v1/key" || r.Header["Authorization"] != "Basic Dev" || r.Body != nil {
 		t.Errorf("initial: %+v %v", r, err)
 	}
-	if _, err := InitialKeyRequest("https://host/Interview", "a:b"); signers.CodeOf(err) != signers.CodeInput {
+	if _, err := InitialKeyRequest("https://host/Interview", "a:b", JSON); signers.CodeOf(err) != signers.CodeInput {
 		t.Errorf("host name with ':': %v", err)
 	}
-	r, err = ResetKeyRequest("https://host/Interview")
+	r, err = ResetKeyRequest("https://host/Interview", JSON)
 	if err != nil || r.Method != "POST" || r.URL != "https://host/Interview/api/v1/key" {
 		t.Errorf("reset: %+v %v", r, err)
 	}
@@ -68,7 +68,7 @@ func TestKeyRequests(t *testing.T) {
 	if err != nil || r.Method != "GET" || r.URL != "https://host/Interview/api/v1/token" || r.Header["Accept"] != "application/json" {
 		t.Errorf("token: %+v %v", r, err)
 	}
-	if _, err := ResetKeyRequest("https://host/Interview?x=1"); signers.CodeOf(err) != signers.CodeInput {
+	if _, err := ResetKeyRequest("https://host/Interview?x=1", JSON); signers.CodeOf(err) != signers.CodeInput {
 		t.Errorf("base with a query: %v", err)
 	}
 }
@@ -85,5 +85,53 @@ func TestParseTokenAnswer(t *testing.T) {
 	}
 	if _, err := ParseTokenAnswer([]byte(`{"company": "Omfax"}`)); signers.CodeOf(err) != signers.CodeToken {
 		t.Errorf("no token: %v", err)
+	}
+}
+
+// The key endpoints speak XML too (KEYFAX-18): the requests ask for it, the
+// readers take the elements of the JSON members' names.
+func TestKeyRequestsXML(t *testing.T) {
+	r, err := InitialKeyRequest("https://host/Interview", "Dev", XML)
+	if err != nil || r.Header["Accept"] != "application/xml" || r.Header["Content-Type"] != "" || r.Header["Authorization"] != "Basic Dev" {
+		t.Errorf("initial: %+v %v", r, err)
+	}
+	if r, err = ResetKeyRequest("https://host/Interview", XML); err != nil || r.Header["Accept"] != "application/xml" || r.Body != nil {
+		t.Errorf("reset: %+v %v", r, err)
+	}
+	for _, bad := range []Format{"yaml", "XML"} {
+		if _, err := InitialKeyRequest("https://host/Interview", "Dev", bad); signers.CodeOf(err) != signers.CodeInput {
+			t.Errorf("format %q: %v", bad, err)
+		}
+		if _, err := ParseInitialKey(201, []byte(docKeys), "Dev", bad); signers.CodeOf(err) != signers.CodeInput {
+			t.Errorf("format %q: %v", bad, err)
+		}
+	}
+	const docXML = `<?xml version="1.0" encoding="utf-8"?>
+<WebApiKey><apiKey>28f7d828-3f78-4482-a0ac-5f5a64edd4b4</apiKey><signingKey>EI4fm9mmaLttvt5485x+YfOBNYKbb++cYG5HH/aZ8VfT2SdXLwrKHjKqCjckTsovVyoUm1x0CrMRM/wDFc1LTw==</signingKey><schemaName>Basic</schemaName><hostName>Dev</hostName></WebApiKey>`
+	k, err := ParseInitialKey(201, []byte(docXML), "Dev", XML)
+	if want, _ := ParseKeys([]byte(docKeys), "Dev"); err != nil || k != want {
+		t.Errorf("XML keys: %+v %v", k, err)
+	}
+	for _, bad := range []string{docKeys, strings.Replace(docXML, "<hostName>Dev", "<hostName>Other", 1), strings.Replace(docXML, "Basic", "Bearer", 1)} {
+		if _, err := ParseInitialKey(201, []byte(bad), "Dev", XML); signers.CodeOf(err) != signers.CodeKey {
+			t.Errorf("%.40q: %v, want E_KEY", bad, err)
+		}
+	}
+	if _, err := ParseInitialKey(201, []byte(docXML), "Dev", JSON); signers.CodeOf(err) != signers.CodeKey {
+		t.Errorf("XML read as JSON: %v", err)
+	}
+
+	const id = "28f7d828-3f78-4482-a0ac-5f5a64edd4b4"
+	for body, f := range map[string]Format{`{"apiKey":"` + id + `"}`: JSON, `<WebApiKey><apiKey>` + id + `</apiKey></WebApiKey>`: XML, `{"apiKey":"` + id + `"} `: ""} {
+		if got, err := ParseResetKey(200, []byte(body), f); err != nil || got != id {
+			t.Errorf("reset answer %q: %q %v", body, got, err)
+		}
+	}
+	if _, err := ParseResetKey(200, []byte(`{"signingKey":"x"}`), JSON); signers.CodeOf(err) != signers.CodeKey {
+		t.Errorf("no API key: %v", err)
+	}
+	var se *signers.Error
+	if _, err := ParseResetKey(401, nil, XML); signers.CodeOf(err) != signers.CodeHTTP || !errors.As(err, &se) || se.Status != 401 {
+		t.Errorf("401: %v", err)
 	}
 }

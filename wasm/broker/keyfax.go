@@ -75,7 +75,7 @@ func setupKeyfax(b *Broker, e *env, v map[string]string) string {
 		return why
 	}
 	host := v["KEYFAX_HOST_NAME"]
-	if _, err := keyfax.InitialKeyRequest(base, host); err != nil {
+	if _, err := keyfax.InitialKeyRequest(base, host, keyfax.JSON); err != nil {
 		return e.invalid(p, "KEYFAX_BASE_URL or KEYFAX_HOST_NAME", "is malformed ("+msgOf(err)+")")
 	}
 	k := &keyfaxState{base: base, hostName: host, clock: clock.NewSkewed(b.clock)}
@@ -259,12 +259,12 @@ func (b *Broker) keyfaxRecord(r *http.Request) (keyfaxKeys, int64, *failure) {
 func (b *Broker) keyfaxInitial(r *http.Request) (*keyfax.Keys, *failure) {
 	const what = "keyfax key endpoint"
 	p := b.keyfax
-	req, _ := keyfax.InitialKeyRequest(p.base, p.hostName) // checked by setupKeyfax
+	req, _ := keyfax.InitialKeyRequest(p.base, p.hostName, keyfax.JSON) // checked by setupKeyfax
 	resp, f, ok := b.call(r, what, req)
 	if !ok {
 		return nil, f
 	}
-	keys, err := keyfax.ParseInitialKey(resp.Status, resp.Body, p.hostName)
+	keys, err := keyfax.ParseInitialKey(resp.Status, resp.Body, p.hostName, keyfax.JSON)
 	switch code := signers.CodeOf(err); {
 	case err == nil:
 		return &keys, nil
@@ -428,7 +428,7 @@ func (b *Broker) keyfaxReset(w http.ResponseWriter, r *http.Request) {
 		f.write(w)
 		return
 	}
-	req, _ := keyfax.ResetKeyRequest(b.keyfax.base) // the base is checked by setupKeyfax
+	req, _ := keyfax.ResetKeyRequest(b.keyfax.base, keyfax.JSON) // the base is checked by setupKeyfax
 	if f := b.keyfaxSign(req, keys.Current); f != nil {
 		f.write(w)
 		return
