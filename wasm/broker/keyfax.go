@@ -38,14 +38,10 @@ const (
 // reason for the reset) stay valid at Keyfax.
 const keyfaxPendingTry = time.Minute
 
-// keyfaxKeys is the key record. Keys delivered to the web hook are pending
-// until a request made with them succeeds: Keyfax keeps the old keys valid
-// until then (docs/PROTOCOLS.md, "Keyfax"), so the broker switches only when
-// it knows the new ones work, and a failure half way leaves both at hand.
-type keyfaxKeys struct {
-	Current *keyfax.Keys `json:"current"`
-	Pending *keyfax.Keys `json:"pending,omitempty"`
-}
+// keyfaxKeys is the key record: a keyfax.KeyRing, which follows Keyfax's key
+// reset timing (keys delivered to the web hook are pending until a request
+// made with them succeeds), stored as JSON in the State.
+type keyfaxKeys = keyfax.KeyRing
 
 // keyfaxCached is the cached JWT. Key names the API key it was minted with: a
 // new signing key invalidates every JWT signed with the old one, so a JWT of
@@ -143,28 +139,28 @@ func (b *Broker) keyfaxToken(w http.ResponseWriter, r *http.Request, _ string) {
 	writeJSON(w, http.StatusOK, keyfaxAnswer{c.Token, b.keyfax.hostName, exp.UTC().Format(time.RFC3339), c.Company})
 }
 
-// keyfaxFetch mints a JWT for the flight, expiring at its exp: with the
-// pending keys first, when there are any (their first successful use switches
-// to them); else, or when they fail, with the current ones, which Keyfax
-// keeps valid until the new ones are used.
+// keyfaxFetch mints a JWT for the flight, expiring at its exp, with the keys
+// in the ring's order (keyfax.KeyRing.Candidates: pending keys first, their
+// first successful use switches to them; then the current ones, which Keyfax
+// keeps valid until the new ones are used).
 func (b *Broker) keyfaxFetch(r *http.Request, keys keyfaxKeys) (string, time.Time, *failure) {
-	if keys.Pending != nil {
-		a, f, ok := b.keyfaxMint(r, keys.Pending)
+	var f *failure
+	for _, k := range keys.Candidates() {
+		a, failed, ok := b.keyfaxMint(r, k)
 		if ok {
-			if f := b.keyfaxSwitch(r, keys.Pending); f != nil {
-				return "", time.Time{}, f
+			if k == keys.Pending {
+				if f := b.keyfaxSwitch(r, k); f != nil {
+					return "", time.Time{}, f
+				}
 			}
-			return keyfaxCache(a, keys.Pending)
+			return keyfaxCache(a, k)
 		}
-		if f == nil {
+		if failed == nil {
 			return "", time.Time{}, nil // the caller has gone
 		}
+		f = failed
 	}
-	a, f, ok := b.keyfaxMint(r, keys.Current)
-	if !ok {
-		return "", time.Time{}, f
-	}
-	return keyfaxCache(a, keys.Current)
+	return "", time.Time{}, f
 }
 
 // keyfaxCache is the cached form of a JWT minted with k, and its expiry.
@@ -278,16 +274,16 @@ func (b *Broker) keyfaxInitial(r *http.Request) (*keyfax.Keys, *failure) {
 	return nil, &failure{Status: http.StatusBadGateway, Code: signers.CodeKey, Message: what + " answered keys that cannot be used"}
 }
 
-// keyfaxSwitch makes used, the pending keys, the current ones once a request
-// made with them has succeeded. Keys that are no longer pending (another
-// request switched, or newer keys arrived) are left as they are.
+// keyfaxSwitch records in the stored ring that a request made with used, the
+// pending keys, has succeeded (keyfax.KeyRing.Used: they become current). Keys
+// that are no longer pending (another request switched, or newer keys
+// arrived) are left as they are.
 func (b *Broker) keyfaxSwitch(r *http.Request, used *keyfax.Keys) *failure {
 	for tries := 0; tries < 3; tries++ {
 		k, version, f := b.keyfaxRecord(r)
-		if f != nil || k.Pending == nil || k.Pending.APIKey != used.APIKey {
+		if f != nil || !k.Used(*used) {
 			return f
 		}
-		k.Current, k.Pending = k.Pending, nil
 		raw, _ := json.Marshal(k)
 		ok, err := b.state.Put(r.Context(), keyfaxKeysKey, string(raw), version)
 		if err != nil {
@@ -383,10 +379,9 @@ func (b *Broker) keyfaxWebhook(w http.ResponseWriter, r *http.Request) {
 			f.write(w)
 			return
 		}
-		if (k.Current != nil && k.Current.APIKey == keys.APIKey) || (k.Pending != nil && k.Pending.APIKey == keys.APIKey) {
+		if !k.Deliver(keys) {
 			break // delivered again
 		}
-		k.Pending = &keys
 		raw, _ := json.Marshal(k)
 		ok, err := b.state.Put(r.Context(), keyfaxKeysKey, string(raw), version)
 		if err != nil {

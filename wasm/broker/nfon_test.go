@@ -8,7 +8,7 @@ import (
 
 // NFON-19: no header the signature contradicts. A GET or DELETE forwarded with
 // the caller's Content-Type reaches NFON without it (its content is never
-// signed); a POST keeps the one it signed.
+// signed); a POST keeps the one it signed, and cannot go without one (NFON-8).
 func TestNFONForwardContentType(t *testing.T) {
 	h := newHarness(t, nil)
 	const book = "/nfon/api/customers/K1234/phone-books"
@@ -26,6 +26,14 @@ func TestNFONForwardContentType(t *testing.T) {
 	rec := h.do(req{Method: "POST", Target: book, Body: body, Header: map[string]string{"Content-Type": "application/json"}})
 	if e := h.up.Last(t); rec.Code != http.StatusCreated || e.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("POST: status %d, Content-Type %q", rec.Code, e.Header.Get("Content-Type"))
+	}
+	// NFON-8: a POST or PUT needs one; without it nothing is sent.
+	n := len(h.up.Requests())
+	for _, m := range []string{"POST", "PUT"} {
+		wantError(t, h.do(req{Method: m, Target: book, Body: body}), http.StatusBadRequest, "E_INPUT")
+	}
+	if len(h.up.Requests()) != n {
+		t.Error("a POST without Content-Type was sent")
 	}
 }
 

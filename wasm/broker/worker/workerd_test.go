@@ -237,6 +237,23 @@ func TestWorkerInWorkerd(t *testing.T) {
 	if resp.StatusCode != 200 || len(data) != 0 || fake.Count("nfon") != 3 {
 		t.Errorf("nfon HEAD: %s %q, upstream accepted %d", resp.Status, data, fake.Count("nfon"))
 	}
+	// No unsigned Content-Type on a GET (NFON-19); an upload marked as audio
+	// signed without its content, the marker not sent on (NFON-10); a %2F
+	// inside a path step forwarded as sent (NFON-16).
+	resp, _ = call("GET", "/nfon/api/customers/K1234/phone-books", nil, map[string]string{"Content-Type": "application/json"})
+	if e := fake.Last(t); resp.StatusCode != 200 || len(e.Header.Values("Content-Type")) != 0 {
+		t.Errorf("nfon GET with a Content-Type: %s, upstream saw %v", resp.Status, e.Header)
+	}
+	form := "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"hi.wav\"\r\nContent-Type: audio/wav\r\n\r\nRIFF\x00\r\n--b--\r\n"
+	resp, _ = call("PUT", "/nfon/api/customers/K1234/announcements/welcome", []byte(form),
+		map[string]string{"Content-Type": "multipart/form-data; boundary=b", broker.HeaderNFONAudio: "1"})
+	if e := fake.Last(t); resp.StatusCode != 204 || e.Header.Get("Content-MD5") != "" || len(e.Header.Values(broker.HeaderNFONAudio)) != 0 || string(e.Body) != form {
+		t.Errorf("nfon audio upload: %s, upstream saw %v", resp.Status, e.Header)
+	}
+	resp, _ = call("GET", "/nfon/api/customers/K1234/phone-books/Base%2FDevice", nil, nil)
+	if e := fake.Last(t); resp.StatusCode != 404 || e.URI != "/nfon/api/customers/K1234/phone-books/Base%2FDevice" {
+		t.Errorf("nfon %%2F step: %s, upstream saw %s", resp.Status, e.URI)
+	}
 
 	// A Fonn forward with impersonation, an Ansira exchange and a Fortis session.
 	// The sandbox's Fonn echoes the impersonated user; its projects are
@@ -325,8 +342,8 @@ func TestWorkerInWorkerd(t *testing.T) {
 	if resp.StatusCode != 413 {
 		t.Errorf("oversized body: %s", resp.Status)
 	}
-	if n := fake.Count("nfon"); n != 3 {
-		t.Errorf("NFON accepted %d requests, want 3 (refusals must not reach it)", n)
+	if n := fake.Count("nfon"); n != 6 {
+		t.Errorf("NFON accepted %d requests, want 6 (refusals must not reach it)", n)
 	}
 
 	hardening(t, workerdRun{base: w.wd.URL, secret: []byte(w.env[broker.EnvCallerSecret]), fake: fake, logs: w.wd.Logs, secrets: w.secrets, call: call})
