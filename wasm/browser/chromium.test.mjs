@@ -112,14 +112,22 @@ window.visibleHeaders = async (providers) => {
 // Fortis SSO: the link from the (fake) broker opens in a frame; the promise
 // resolves once the page removes the frame.
 window.ssoFlow = async (providers, callerToken) => {
+  // The frame's load listener is attached as the frame is inserted (a
+  // MutationObserver runs before the frame's load task): polling for the frame
+  // first could miss a link that loads quickly.
+  const loaded = new Promise((resolve) => {
+    const seen = new MutationObserver(() => {
+      const f = document.querySelector('iframe[data-apisign="fortis"]');
+      if (f) {
+        seen.disconnect();
+        f.addEventListener("load", () => resolve(f), { once: true });
+      }
+    });
+    seen.observe(document.body, { childList: true, subtree: true });
+  });
   const p = api.fortis.sso({ brokerUrl: providers + "/broker", callerToken, fields: { contact_id: "c-9" }, container: "#frame" });
-  let frame = null;
-  for (let i = 0; i < 100 && frame === null; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-    frame = document.querySelector('iframe[data-apisign="fortis"]');
-  }
-  const src = frame?.src ?? "";
-  await new Promise((r) => frame.addEventListener("load", r, { once: true }));
+  const frame = await loaded;
+  const src = frame.src;
   frame.remove();
   return { src, title: frame.title, result: await p };
 };
