@@ -93,17 +93,6 @@ func millis(v js.Value, def time.Duration) (time.Duration, error) {
 	return 0, signers.E(signers.CodeInput, "apisign", "a duration must be a number of milliseconds between 0 and 24 h")
 }
 
-// checkBase accepts an absolute http(s) URL without credentials, query or
-// fragment and returns it without a trailing slash.
-func checkBase(op, name, raw string) (string, error) {
-	u, err := weburl.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?# \t\r\n") {
-		return "", signers.E(signers.CodeInput, op, name+" must be an absolute http(s) URL without query or fragment")
-	}
-	return strings.TrimRight(raw, "/"), nil
-}
-
 // endpoint is what every client reads from its config the same way: the base
 // URL (member baseName), the token function (getToken, or callerToken for the
 // broker's routes) and the HTTP client (fetch, rate, retry).
@@ -114,15 +103,21 @@ type endpoint struct {
 }
 
 // readEndpoint reads an endpoint from cfg; def is the rate when cfg has none.
+// It is the one place a base URL is checked, so it holds that rule itself.
 func readEndpoint(op string, cfg js.Value, baseName, tokenName string, def pace.Rate) (endpoint, error) {
 	var e endpoint
 	raw, err := str(cfg, baseName)
 	if err != nil {
 		return e, err
 	}
-	if e.base, err = checkBase(op, baseName, raw); err != nil {
-		return e, err
+	// An absolute http(s) URL without credentials, query or fragment, kept
+	// without a trailing slash: the request paths are appended to it.
+	u, err := weburl.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?# \t\r\n") {
+		return e, signers.E(signers.CodeInput, op, baseName+" must be an absolute http(s) URL without query or fragment")
 	}
+	e.base = strings.TrimRight(raw, "/")
 	if e.tokenFn, err = fn(cfg, tokenName); err != nil {
 		return e, err
 	}
