@@ -815,6 +815,21 @@ async function loadAll() {
   showSetup();
 }
 
+/**
+ * Every flow's Run button and live status, written once: index.html marks
+ * their place with <div class="controls" data-flow="name">, the button's
+ * accessible name in data-label (its text is then "Run") or, without one, its
+ * text inside the div.
+ */
+function fillControls(box) {
+  const name = box.dataset.flow;
+  const label = box.dataset.label;
+  box.replaceChildren(
+    el("button", { type: "button", id: `run-${name}`, "data-testid": `run-${name}`, "aria-label": label }, label ? "Run" : box.textContent.trim()),
+    el("span", { class: "status", "data-testid": `status-${name}`, "data-state": "idle", role: "status", "aria-atomic": "true" }, "Idle"),
+  );
+}
+
 const flowButtons = () => document.querySelectorAll("section.flow button");
 const retry = byTestId("retry-setup");
 
@@ -838,6 +853,7 @@ if (new URLSearchParams(location.search).has("keyfax-return")) {
   // sees the frame arrive here and removes it.
   document.body.replaceChildren(el("p", { class: "returned" }, "Keyfax session ended: back in the demo."));
 } else {
+  document.querySelectorAll(".controls[data-flow]").forEach(fillControls);
   const flows = {
     keyfax: keyfaxFlow, nfon: nfonFlow, fortis: fortisFlow, ansira: ansiraFlow, fonn: fonnFlow,
     "keyfax-xml": keyfaxXmlFlow, "fortis-sso": fortisSsoFlow, "ansira-pages": ansiraPagesFlow,

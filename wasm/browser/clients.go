@@ -93,15 +93,61 @@ func millis(v js.Value, def time.Duration) (time.Duration, error) {
 	return 0, signers.E(signers.CodeInput, "apisign", "a duration must be a number of milliseconds between 0 and 24 h")
 }
 
-// checkBase accepts an absolute http(s) URL without credentials, query or
-// fragment and returns it without a trailing slash.
-func checkBase(op, name, raw string) (string, error) {
+// endpoint is what every client reads from its config the same way: the base
+// URL (member baseName), the token function (getToken, or callerToken for the
+// broker's routes) and the HTTP client (fetch, rate, retry).
+type endpoint struct {
+	http    httpClient
+	base    string
+	tokenFn js.Value
+}
+
+// readEndpoint reads an endpoint from cfg; def is the rate when cfg has none.
+// It is the one place a base URL is checked, so it holds that rule itself.
+func readEndpoint(op string, cfg js.Value, baseName, tokenName string, def pace.Rate) (endpoint, error) {
+	var e endpoint
+	raw, err := str(cfg, baseName)
+	if err != nil {
+		return e, err
+	}
+	// An absolute http(s) URL without credentials, query or fragment, kept
+	// without a trailing slash: the request paths are appended to it.
 	u, err := weburl.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
 		u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(raw, "?# \t\r\n") {
-		return "", signers.E(signers.CodeInput, op, name+" must be an absolute http(s) URL without query or fragment")
+		return e, signers.E(signers.CodeInput, op, baseName+" must be an absolute http(s) URL without query or fragment")
 	}
-	return strings.TrimRight(raw, "/"), nil
+	e.base = strings.TrimRight(raw, "/")
+	if e.tokenFn, err = fn(cfg, tokenName); err != nil {
+		return e, err
+	}
+	e.http, err = newHTTP(cfg, def)
+	return e, err
+}
+
+// askToken calls the token function, telling it that current was refused
+// (when it was), and reads the answer's valueField and expiresField with
+// tokenAnswer; v is the answer itself, for any other member.
+func (e *endpoint) askToken(ctx context.Context, op string, current token.Token, valueField, expiresField string) (t token.Token, v js.Value, err error) {
+	if v, err = callToken(ctx, op, e.tokenFn, refusedValue(current)); err != nil {
+		return t, v, err
+	}
+	return tokenAnswer(v, valueField, expiresField), v, nil
+}
+
+// send reads the request in args ([id, method, path, options]), sends it to
+// the base URL through flow.Do with src and auth, and returns the answer.
+func (e *endpoint) send(ctx context.Context, op string, args js.Value, src flow.Source, auth flow.Authorizer) (any, error) {
+	r, err := readRequest(op, args)
+	if err != nil {
+		return nil, err
+	}
+	req := r.to(e.base)
+	resp, err := e.http.authorized(ctx, op, src, req, auth)
+	if err != nil {
+		return nil, err
+	}
+	return finish(op, req, resp)
 }
 
 // checkPath accepts a path (with an optional query) that starts with one "/":
@@ -428,36 +474,25 @@ func expiresIn(o js.Value, name string) (time.Duration, bool) {
 //   - "oauth": an OAuth access token from getToken, sent as a bearer token
 //     (fortis.OAuthSource and fortis.OAuthAuthorizer).
 type fortisClient struct {
-	http       httpClient
-	base       string
+	endpoint
 	auth       fortis.Authorizer // its DeveloperID: from the config or the latest getToken answer
 	sess       *fortis.Session   // token mode
 	oauth      *fortis.OAuthSource
-	getToken   js.Value
 	closeToken js.Value // optional: closes a session through the broker
 }
 
 func newFortisClient(args js.Value) (any, error) {
 	const op = "fortis.client"
 	cfg := args.Index(0)
-	raw, err := str(cfg, "baseUrl")
+	e, err := readEndpoint(op, cfg, "baseUrl", "getToken", pace.Rate{})
 	if err != nil {
 		return nil, err
 	}
-	c := &fortisClient{}
-	if c.base, err = checkBase(op, "baseUrl", raw); err != nil {
-		return nil, err
-	}
-	if c.getToken, err = fn(cfg, "getToken"); err != nil {
-		return nil, err
-	}
+	c := &fortisClient{endpoint: e}
 	if ct := cfg.Get("closeToken"); ct.Type() == js.TypeFunction {
 		c.closeToken = ct
 	}
 	if c.auth.DeveloperID, err = str(cfg, "developerId"); err != nil {
-		return nil, err
-	}
-	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
 		return nil, err
 	}
 	mode, err := str(cfg, "mode")
@@ -482,11 +517,10 @@ func newFortisClient(args js.Value) (any, error) {
 // { token, developerId, expiresIn } or the token string.
 func (c *fortisClient) open(ctx context.Context, current token.Token) (token.Token, error) {
 	const op = "fortis.getToken"
-	v, err := callToken(ctx, op, c.getToken, refusedValue(current))
+	t, v, err := c.askToken(ctx, op, current, "token", "expiresIn")
 	if err != nil {
 		return token.Token{}, err
 	}
-	t := tokenAnswer(v, "token", "expiresIn")
 	if v.Type() == js.TypeObject {
 		if d := v.Get("developerId"); d.Type() == js.TypeString && d.String() != "" {
 			c.auth.DeveloperID = d.String()
@@ -530,11 +564,10 @@ func (c *fortisClient) close(ctx context.Context, t token.Token) error {
 // { access_token, expires_in } or the token string.
 func (c *fortisClient) fetchOAuth(ctx context.Context, current token.Token) (token.Token, error) {
 	const op = "fortis.getToken"
-	v, err := callToken(ctx, op, c.getToken, refusedValue(current))
+	t, _, err := c.askToken(ctx, op, current, "access_token", "expires_in")
 	if err != nil {
 		return token.Token{}, err
 	}
-	t := tokenAnswer(v, "access_token", "expires_in")
 	if t.Value == "" {
 		return token.Token{}, signers.E(signers.CodeToken, op, "getToken must resolve to {access_token, expires_in} or a token string")
 	}
@@ -547,21 +580,10 @@ func fortisRequest(ctx context.Context, args js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := readRequest(op, args)
-	if err != nil {
-		return nil, err
-	}
-	req := r.to(c.base)
-	var resp *signers.Response
 	if c.oauth != nil {
-		resp, err = c.http.authorized(ctx, op, c.oauth, req, fortis.OAuthAuthorizer{DeveloperID: c.auth.DeveloperID})
-	} else {
-		resp, err = c.http.authorized(ctx, op, c.sess, req, &c.auth) // &c.auth: open may change the developer id
+		return c.send(ctx, op, args, c.oauth, fortis.OAuthAuthorizer{DeveloperID: c.auth.DeveloperID})
 	}
-	if err != nil {
-		return nil, err
-	}
-	return finish(op, req, resp)
+	return c.send(ctx, op, args, c.sess, &c.auth) // &c.auth: open may change the developer id
 }
 
 func fortisClose(ctx context.Context, args js.Value) (any, error) {
@@ -579,26 +601,13 @@ func fortisClose(ctx context.Context, args js.Value) (any, error) {
 // minus a minute; ansira.Authorizer (through flow.Do) sends it and takes a 403
 // as a refusal worth one fresh token and one retry.
 type ansiraClient struct {
-	http     httpClient
-	base     string
-	tokens   *ansira.TokenSource
-	getToken js.Value
+	endpoint
+	tokens *ansira.TokenSource
 }
 
 func newAnsiraClient(args js.Value) (any, error) {
 	const op = "ansira.client"
 	cfg := args.Index(0)
-	raw, err := str(cfg, "baseUrl")
-	if err != nil {
-		return nil, err
-	}
-	c := &ansiraClient{}
-	if c.base, err = checkBase(op, "baseUrl", raw); err != nil {
-		return nil, err
-	}
-	if c.getToken, err = fn(cfg, "getToken"); err != nil {
-		return nil, err
-	}
 	// Ansira limits each IP address per second (docs/PROTOCOLS.md "Ansira"):
 	// 5 on stage, 10 on production, the default.
 	env, err := str(cfg, "environment")
@@ -613,9 +622,11 @@ func newAnsiraClient(args js.Value) (any, error) {
 	default:
 		return nil, signers.E(signers.CodeInput, op, `environment must be "stage" or "production"`)
 	}
-	if c.http, err = newHTTP(cfg, rate); err != nil {
+	e, err := readEndpoint(op, cfg, "baseUrl", "getToken", rate)
+	if err != nil {
 		return nil, err
 	}
+	c := &ansiraClient{endpoint: e}
 	if c.tokens, err = ansira.NewTokenSource(ansira.Config{Fetch: c.fetch, Clock: skew}); err != nil {
 		return nil, err
 	}
@@ -626,11 +637,10 @@ func newAnsiraClient(args js.Value) (any, error) {
 // string, which is then used until refused).
 func (c *ansiraClient) fetch(ctx context.Context, current token.Token) (token.Token, error) {
 	const op = "ansira.getToken"
-	v, err := callToken(ctx, op, c.getToken, refusedValue(current))
+	t, _, err := c.askToken(ctx, op, current, "access_token", "expires_in")
 	if err != nil {
 		return token.Token{}, err
 	}
-	t := tokenAnswer(v, "access_token", "expires_in")
 	if _, err := ansira.Bearer(t.Value); err != nil {
 		return token.Token{}, signers.E(signers.CodeToken, op, "getToken must resolve to {access_token, expires_in} or a token string")
 	}
@@ -643,16 +653,7 @@ func ansiraRequest(ctx context.Context, args js.Value) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := readRequest(op, args)
-	if err != nil {
-		return nil, err
-	}
-	req := r.to(c.base)
-	resp, err := c.http.authorized(ctx, op, c.tokens, req, ansira.Authorizer{})
-	if err != nil {
-		return nil, err
-	}
-	return finish(op, req, resp)
+	return c.send(ctx, op, args, c.tokens, ansira.Authorizer{})
 }
 
 // ---- Fonn and NFON: through the broker's forwarding routes -------------------
@@ -665,9 +666,7 @@ func ansiraRequest(ctx context.Context, args js.Value) (any, error) {
 // restarted with a new key, say), one fresh caller token is asked for and the
 // request sent once more.
 type brokerClient struct {
-	http        httpClient
-	base        string // broker URL + "/fonn" or "/nfon"
-	callerToken js.Value
+	endpoint           // base: broker URL + "/fonn" or "/nfon"; tokenFn: callerToken
 	impersonate string // Fonn: impersonatedUserExternalId, unless a request sets its own
 	nfon        bool   // NFON: the path and query are sent in NFON's encoding
 }
@@ -683,27 +682,16 @@ func newBrokerClient(args js.Value, prefix string) (any, error) {
 // readBrokerClient reads a broker client's config: { brokerUrl, callerToken,
 // fetch, retry, rate, impersonatedUserExternalId (Fonn) }.
 func readBrokerClient(cfg js.Value, prefix string) (*brokerClient, error) {
-	op := prefix[1:] + ".client"
-	raw, err := str(cfg, "brokerUrl")
+	e, err := readEndpoint(prefix[1:]+".client", cfg, "brokerUrl", "callerToken", pace.Rate{})
 	if err != nil {
 		return nil, err
 	}
-	c := &brokerClient{}
-	if c.base, err = checkBase(op, "brokerUrl", raw); err != nil {
-		return nil, err
-	}
+	c := &brokerClient{endpoint: e, nfon: prefix == "/nfon"}
 	c.base += prefix
-	c.nfon = prefix == "/nfon"
-	if c.callerToken, err = fn(cfg, "callerToken"); err != nil {
-		return nil, err
-	}
 	if prefix == "/fonn" {
 		if c.impersonate, err = str(cfg, "impersonatedUserExternalId"); err != nil {
 			return nil, err
 		}
-	}
-	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
-		return nil, err
 	}
 	return c, nil
 }
@@ -741,7 +729,7 @@ func (c *brokerClient) do(ctx context.Context, op string, r apiRequest) (*signer
 	if c.impersonate != "" && req.Header.Get("impersonatedUserExternalId") == "" {
 		req.Header.Set("impersonatedUserExternalId", c.impersonate)
 	}
-	resp, err := c.http.authorized(ctx, op, &callerSource{f: c.callerToken}, req, brokerAuthorizer{})
+	resp, err := c.http.authorized(ctx, op, &callerSource{f: c.tokenFn}, req, brokerAuthorizer{})
 	return req, resp, err
 }
 

@@ -20,35 +20,24 @@ import (
 // through flow.Do with keyfax.Authorizer (Bearer {HostName}:{JWT}; a 401 drops
 // the JWT and gets a fresh one once).
 type keyfaxClient struct {
-	http     httpClient
-	base     string
-	tokens   *keyfax.TokenSource
-	auth     keyfax.Authorizer
-	getToken js.Value
-	format   keyfax.Format // JSON or XML (start-up data and answers as strings)
+	endpoint
+	tokens *keyfax.TokenSource
+	auth   keyfax.Authorizer
+	format keyfax.Format // JSON or XML (start-up data and answers as strings)
 }
 
 func newKeyfaxClient(args js.Value) (any, error) {
 	const op = "keyfax.client"
 	cfg := args.Index(0)
-	raw, err := str(cfg, "baseUrl")
-	if err != nil {
-		return nil, err
-	}
 	host, err := str(cfg, "hostName")
 	if err != nil {
 		return nil, err
 	}
-	c := &keyfaxClient{}
-	if c.base, err = checkBase(op, "baseUrl", raw); err != nil {
+	e, err := readEndpoint(op, cfg, "baseUrl", "getToken", pace.Rate{})
+	if err != nil {
 		return nil, err
 	}
-	if c.getToken, err = fn(cfg, "getToken"); err != nil {
-		return nil, err
-	}
-	if c.http, err = newHTTP(cfg, pace.Rate{}); err != nil {
-		return nil, err
-	}
+	c := &keyfaxClient{endpoint: e}
 	f, err := str(cfg, "format")
 	if err != nil {
 		return nil, err
@@ -73,7 +62,7 @@ func newKeyfaxClient(args js.Value) (any, error) {
 // the broker's { token, hostName, expiresAt }, read like a Keyfax token answer.
 func (c *keyfaxClient) initial(ctx context.Context, refused string) (string, error) {
 	const op = "keyfax.getToken"
-	v, err := callToken(ctx, op, c.getToken, refused)
+	v, err := callToken(ctx, op, c.tokenFn, refused)
 	if err != nil {
 		return "", err
 	}
