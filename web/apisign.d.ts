@@ -414,6 +414,12 @@ export interface RequestOptions extends CallOptions {
    * %20, "+" as %2B); through the NFON client in NFON's encoding.
    */
   query?: QueryInput;
+  /**
+   * NFON client only: the request uploads an audio file whatever its
+   * Content-Type (a multipart form, say), so the broker signs neither
+   * Content-MD5 nor Content-Type (header X-Apisign-NFON-Audio: 1). Other clients: E_INPUT.
+   */
+  audio?: boolean;
 }
 
 /**

@@ -173,6 +173,13 @@ func normalizeMethod(m string) (string, error) {
 	return m, nil
 }
 
+// BrokerAudioHeader, "1" on a request to apisign's broker (its NFON route),
+// marks an audio upload whatever its Content-Type (a multipart form or
+// application/octet-stream carrying a sound file), so that the broker signs it
+// as Request.Audio does. It is apisign's own header, between the browser module
+// and the broker, never sent to NFON (wasm/broker/README.md).
+const BrokerAudioHeader = "X-Apisign-NFON-Audio"
+
 // SignsContent reports whether Content-MD5 and Content-Type are part of the string
 // to sign: for POST, PUT and PATCH (method upper case), unless the content type is
 // audio/* (NFON's audio uploads sign neither, whatever the method; an upload whose

@@ -14,7 +14,7 @@ import (
 // neither Content-MD5 nor Content-Type, as NFON wants for audio
 // (docs/PROTOCOLS.md "NFON"). The broker reads it and never sends it on; an
 // audio/* Content-Type needs no marker.
-const HeaderNFONAudio = "X-Apisign-NFON-Audio"
+const HeaderNFONAudio = nfon.BrokerAudioHeader
 
 // setupNFON: the broker signs each forwarded request with NFON-API
 // (docs/PROTOCOLS.md "NFON"); the page never holds the secret.

@@ -142,6 +142,9 @@ func (e *endpoint) send(ctx context.Context, op string, args js.Value, src flow.
 	if err != nil {
 		return nil, err
 	}
+	if r.audio {
+		return nil, signers.E(signers.CodeInput, op, "audio applies to NFON requests only")
+	}
 	req := r.to(e.base)
 	resp, err := e.http.authorized(ctx, op, src, req, auth)
 	if err != nil {
@@ -261,9 +264,10 @@ type apiRequest struct {
 	body         []byte
 	header       signers.Header
 	query        [][2]string // options.query, unencoded; to encodes them
+	audio        bool        // options.audio: an NFON audio upload (only the NFON client takes it)
 }
 
-// readRequest reads [id, method, path, body, headers, contentType, query]: JS
+// readRequest reads [id, method, path, body, headers, contentType, query, audio]: JS
 // has already turned the body into a string or a Uint8Array, the query into
 // [key, value] string pairs, and checked types.
 func readRequest(op string, args js.Value) (apiRequest, error) {
@@ -308,6 +312,7 @@ func readRequest(op string, args js.Value) (apiRequest, error) {
 		r.header.Set("Content-Type", ct.String())
 	}
 	r.query = pairs(args.Index(6))
+	r.audio = args.Index(7).Type() == js.TypeBoolean && args.Index(7).Bool()
 	return r, nil
 }
 
@@ -725,7 +730,13 @@ func (c *brokerClient) do(ctx context.Context, op string, r apiRequest) (*signer
 		}
 		r.query = nil
 	}
+	if r.audio && !c.nfon {
+		return nil, nil, signers.E(signers.CodeInput, op, "audio applies to NFON requests only")
+	}
 	req := r.to(c.base)
+	if r.audio {
+		req.Header.Set(nfon.BrokerAudioHeader, "1") // the broker signs it as an audio upload
+	}
 	if c.impersonate != "" && req.Header.Get("impersonatedUserExternalId") == "" {
 		req.Header.Set("impersonatedUserExternalId", c.impersonate)
 	}

@@ -404,6 +404,13 @@ test("Fonn and NFON through the broker's forwarding routes", async () => {
   // A query as unencoded pairs goes out in NFON's encoding: "+49" as "%2B49".
   const q = await nfon.request("GET", "/api/customers/K1234/phone-books", undefined, { query: { search: "+49", "a b": "x=y" } });
   assert.equal(q.data.path, "/api/customers/K1234/phone-books?search=%2B49&a%20b=x%3Dy");
+  // An audio upload is marked for the broker, which signs it as one.
+  await nfon.request("PUT", "/api/customers/K1/announcements/hello", body, { contentType: "multipart/form-data; boundary=b", audio: true });
+  assert.equal(srv.state.log.at(-1).headers["x-apisign-nfon-audio"], "1");
+  await nfon.request("PUT", "/api/customers/K1/announcements/hello", body, { contentType: "audio/mpeg" });
+  assert.equal(srv.state.log.at(-1).headers["x-apisign-nfon-audio"], undefined, "audio/* needs no marker");
+  await assert.rejects(nfon.request("PUT", "/api/x", body, { audio: "yes" }), (e) => e.code === "E_INPUT" && /audio must be a boolean/.test(e.message));
+  await assert.rejects(fonn.request("PUT", "/v1/x", body, { audio: true }), (e) => e.code === "E_INPUT" && /NFON requests only/.test(e.message));
   const f = await fonn.request("GET", "/v1/projects?x=1", undefined, { query: [["q", "a+b c"]] });
   assert.equal(f.data.path, "/v1/projects?x=1&q=a%2Bb%20c");
   // A caller token the broker refuses again after one fresh one: E_TOKEN_REFUSED

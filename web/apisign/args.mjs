@@ -24,6 +24,12 @@ export function optStr(v, where, name) {
   return reqStr(v, where, name);
 }
 
+export function optBool(v, where, name) {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "boolean") throw inputError(`${where}: ${name} must be a boolean`);
+  return v;
+}
+
 export function optFn(v, where, name) {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "function") throw inputError(`${where}: ${name} must be a function`);

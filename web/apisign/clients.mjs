@@ -12,7 +12,7 @@
 // AbortSignals are replaced by signals of our own.
 
 import { ApisignError, inputError } from "./errors.mjs";
-import { options, reqStr, optStr, optFn, signalArg, signalOf, absUrl, queryPairs } from "./args.mjs";
+import { options, reqStr, optStr, optBool, optFn, signalArg, signalOf, absUrl, queryPairs } from "./args.mjs";
 
 /**
  * makeRuntime returns the calls into the module's `native` function of the Go
@@ -183,7 +183,7 @@ function getTokenArg(cfg, where) {
 }
 
 function requestOptions(opts, where) {
-  if (opts === undefined || opts === null) return { signal: undefined, headers: undefined, contentType: undefined, query: undefined };
+  if (opts === undefined || opts === null) return { signal: undefined, headers: undefined, contentType: undefined, query: undefined, audio: undefined };
   options(opts, where);
   let headers;
   if (opts.headers !== undefined && opts.headers !== null) {
@@ -200,6 +200,7 @@ function requestOptions(opts, where) {
     headers,
     contentType: opts.contentType === undefined ? undefined : reqStr(opts.contentType, where, "contentType"),
     query: opts.query === undefined || opts.query === null ? undefined : queryPairs(opts.query, where),
+    audio: optBool(opts.audio, where, "audio"),
   };
 }
 
@@ -276,7 +277,7 @@ class RequestClient extends Client {
       reqStr(path, w, "path");
       const o = requestOptions(opts, w);
       const [b, ct] = requestBody(body, o.contentType, w);
-      return this[call](this.#op, [method, path, b, o.headers, ct, o.query], o.signal);
+      return this[call](this.#op, [method, path, b, o.headers, ct, o.query, o.audio], o.signal);
     });
   }
 }

@@ -87,7 +87,7 @@ export async function startFakeProviders({ hostName = "Dev", ttlSeconds = 3600 }
     if (req.method === "OPTIONS") {
       return send(204, undefined, {
         "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE",
-        "Access-Control-Allow-Headers": "Authorization, Content-Type, access-token, developer-id, X-Apisign-Caller, impersonatedUserExternalId, Cache-Control",
+        "Access-Control-Allow-Headers": "Authorization, Content-Type, access-token, developer-id, X-Apisign-Caller, impersonatedUserExternalId, Cache-Control, X-Apisign-NFON-Audio",
         "Access-Control-Max-Age": "600",
       });
     }

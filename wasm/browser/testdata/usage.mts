@@ -60,6 +60,7 @@ const books = await nfon.request("GET", "/api/customers/K1234/phone-books");
 const status: number = books.status;
 const contentType: string | undefined = books.headers["content-type"];
 await nfon.request("POST", "/api/customers/K1234/phone-books", { data: [] }, { signal, contentType: "application/json", headers: { "X-Trace": "1" } });
+await nfon.request("PUT", "/api/customers/K1234/announcements/welcome", new Uint8Array([1]), { contentType: "multipart/form-data; boundary=b", audio: true });
 nfon.close();
 
 const fonn = api.fonn.client({ brokerUrl: broker, callerToken: "caller-token", impersonatedUserExternalId: "ext-9" });
