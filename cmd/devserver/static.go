@@ -75,7 +75,7 @@ func static(dir string) http.Handler {
 				continue
 			}
 			defer c.Close()
-			h.Add("Vary", "Accept-Encoding") // once: a variant exists, whatever this request takes
+			h.Set("Vary", "Accept-Encoding") // a variant exists, whatever this request takes
 			cst, err := c.Stat()
 			if err != nil || !cst.ModTime().Equal(st.ModTime()) || !accepts(r.Header.Get("Accept-Encoding"), e.name) || coding != "" {
 				continue
