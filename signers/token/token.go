@@ -81,7 +81,7 @@ func (c *Cache) Token(ctx context.Context) (Token, error) {
 		return t, nil
 	}
 	c.mu.Unlock()
-	t, err := c.Refresh(ctx)
+	t, err := c.refresh(ctx, true)
 	if err != nil {
 		if old := c.Current(); old.ValidAt(c.clock.Now()) && ctx.Err() == nil {
 			return old, nil
@@ -93,20 +93,30 @@ func (c *Cache) Token(ctx context.Context) (Token, error) {
 
 // Refresh fetches a new token now, joining a fetch already under way. On
 // failure it returns the error and keeps the held token as it was.
-func (c *Cache) Refresh(ctx context.Context) (Token, error) {
+func (c *Cache) Refresh(ctx context.Context) (Token, error) { return c.refresh(ctx, false) }
+
+// refresh is Refresh; with ifStale (Token's path) a caller that finds no fetch
+// under way and a fresh token, because a fetch ended between its own check and
+// this one, takes that token instead of starting a second fetch.
+func (c *Cache) refresh(ctx context.Context, ifStale bool) (Token, error) {
 	// A waiter whose own context is fine but who joined a fetch that another
 	// caller's context aborted starts its own: bounded, never a loop.
 	for attempt := 0; ; attempt++ {
-		t, err := c.refreshOnce(ctx)
+		t, err := c.refreshOnce(ctx, ifStale)
 		if err == nil || attempt == 2 || ctx.Err() != nil || signers.CodeOf(err) != signers.CodeAborted {
 			return t, err
 		}
 	}
 }
 
-func (c *Cache) refreshOnce(ctx context.Context) (Token, error) {
+func (c *Cache) refreshOnce(ctx context.Context, ifStale bool) (Token, error) {
 	c.mu.Lock()
 	f := c.flight
+	if f == nil && ifStale && c.tok.ValidAt(c.clock.Now().Add(c.margin)) {
+		t := c.tok
+		c.mu.Unlock()
+		return t, nil
+	}
 	if f == nil {
 		f = &flight{done: make(chan struct{})}
 		c.flight = f
