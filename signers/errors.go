@@ -11,6 +11,7 @@ package signers
 import (
 	"context"
 	"errors"
+	"strconv"
 )
 
 // Code is a stable, machine-readable error code. The browser module copies it
@@ -88,6 +89,13 @@ var (
 // Errorf-free constructor: E(code, op, msg) builds an *Error. It takes a plain
 // message rather than a format so that a secret cannot slip in through a %v.
 func E(code Code, op, msg string) *Error { return &Error{Code: code, Op: op, Msg: msg} }
+
+// Answered is the E_HTTP error of an answer whose status the caller does not
+// take: "<what> answered <status>", with Status set (what names the request,
+// such as "POST /api/v1/startup", never a URL with its query).
+func Answered(op, what string, status int) *Error {
+	return &Error{Code: CodeHTTP, Op: op, Status: status, Msg: what + " answered " + strconv.Itoa(status)}
+}
 
 // Wrap builds an *Error around a cause. If cause is a context error the code
 // becomes CodeAborted; if it is already an *Error it is returned unchanged.

@@ -62,3 +62,10 @@ func TestHeaderIgnoresCase(t *testing.T) {
 		t.Fatal("Clone shares storage")
 	}
 }
+
+func TestAnswered(t *testing.T) {
+	e := Answered("x.Op", "POST /api/v1/startup", 502)
+	if e.Code != CodeHTTP || e.Op != "x.Op" || e.Status != 502 || e.Msg != "POST /api/v1/startup answered 502" || !errors.Is(e, ErrHTTP) {
+		t.Errorf("%+v", e)
+	}
+}

@@ -75,7 +75,7 @@ type Opened struct {
 func ParseOpenResponse(status int, body []byte) (Opened, error) {
 	const op = "fortis.ParseOpenResponse"
 	if status != 200 && status != 201 {
-		return Opened{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Msg: "token endpoint answered " + strconv.Itoa(status), Status: status}
+		return Opened{}, signers.Answered(op, "token endpoint", status)
 	}
 	// Read as encoding/json reads {"token": {"token": string, "expire": any}}
 	// into pointers: an absent or null member is missing, a member of another
@@ -379,7 +379,7 @@ func (s *Session) Close(ctx context.Context) error {
 	case 200, 204, 404:
 		return nil
 	}
-	return &signers.Error{Code: signers.CodeHTTP, Op: op, Msg: "token endpoint answered " + strconv.Itoa(resp.Status), Status: resp.Status}
+	return signers.Answered(op, "token endpoint", resp.Status)
 }
 
 // AuthHeader returns the headers that authenticate a request with t:
@@ -456,7 +456,7 @@ type SSO struct {
 func ParseSSOResponse(status int, body []byte) (SSO, error) {
 	const op = "fortis.ParseSSOResponse"
 	if status != 200 && status != 201 {
-		return SSO{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Msg: "contactsso answered " + strconv.Itoa(status), Status: status}
+		return SSO{}, signers.Answered(op, "contactsso", status)
 	}
 	// Member names match without regard to case, as encoding/json matches
 	// struct fields.

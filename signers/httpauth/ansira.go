@@ -93,8 +93,7 @@ func AnsiraPages[T any](ctx context.Context, c *http.Client, listURL string, p a
 		case len(body) > MaxBody:
 			return nil, signers.E(signers.CodeNetwork, op, "the answer is too large")
 		case resp.StatusCode != http.StatusOK:
-			return nil, &signers.Error{Code: signers.CodeHTTP, Op: op, Status: resp.StatusCode,
-				Msg: "listing page " + strconv.Itoa(p.Page) + " answered " + strconv.Itoa(resp.StatusCode)}
+			return nil, signers.Answered(op, "listing page "+strconv.Itoa(p.Page), resp.StatusCode)
 		}
 		return records(body)
 	})

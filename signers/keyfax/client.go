@@ -2,7 +2,6 @@ package keyfax
 
 import (
 	"github.com/apisign/apisign/signers/weburl"
-	"strconv"
 	"strings"
 
 	"github.com/apisign/apisign/signers"
@@ -74,8 +73,7 @@ type Launch struct {
 func ParseStartup(status int, body, sent []byte) (Launch, error) {
 	const op = "keyfax.ParseStartup"
 	if status != 200 && status != 201 {
-		return Launch{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Status: status,
-			Msg: "POST " + StartupPath + " answered " + strconv.Itoa(status)}
+		return Launch{}, signers.Answered(op, "POST "+StartupPath, status)
 	}
 	// An unreadable answer has no launch data: ReadLaunch says so.
 	l, ok := ReadLaunch(decode(body), decode(sent))
@@ -195,8 +193,7 @@ func ParseResults(status int) (done bool, err error) {
 	case 200:
 		return true, nil
 	}
-	return false, &signers.Error{Code: signers.CodeHTTP, Op: "keyfax.ParseResults", Status: status,
-		Msg: "POST " + ResultsPath + " answered " + strconv.Itoa(status)}
+	return false, signers.Answered("keyfax.ParseResults", "POST "+ResultsPath, status)
 }
 
 // RenewRequest is POST TokenPath with the JWT held now, `Bearer

@@ -2,7 +2,6 @@ package keyfax
 
 import (
 	"bytes"
-	"strconv"
 	"strings"
 
 	"github.com/apisign/apisign/signers"
@@ -90,8 +89,7 @@ func ParseResetKey(status int, body []byte, f Format) (string, error) {
 		return "", err
 	}
 	if status != 200 {
-		return "", &signers.Error{Code: signers.CodeHTTP, Op: op, Status: status,
-			Msg: "POST " + KeyPath + " answered " + strconv.Itoa(status)}
+		return "", signers.Answered(op, "POST "+KeyPath, status)
 	}
 	var k Keys
 	if !keyFields(body, f, &k) || !validID(k.APIKey) {
@@ -180,6 +178,5 @@ func ParseInitialKey(status int, body []byte, hostName string, f Format) (Keys, 
 		return Keys{}, &signers.Error{Code: signers.CodeConfig, Op: op, Status: status,
 			Msg: "Keyfax has keys for this host name already: configure them, or reset them with POST " + KeyPath}
 	}
-	return Keys{}, &signers.Error{Code: signers.CodeHTTP, Op: op, Status: status,
-		Msg: "GET " + KeyPath + " answered " + strconv.Itoa(status)}
+	return Keys{}, signers.Answered(op, "GET "+KeyPath, status)
 }
