@@ -139,7 +139,7 @@ let settings = null; // GET /site/config
 function secretNote(url) {
   const b = settings?.brokerUrl ?? "\0";
   const notes = [
-    [`${b}/nfon/`, "Signed by the broker: the NFON secret never reaches this page. The broker adds Authorization: NFON-API …, x-nfon-date and (for POST) Content-MD5."],
+    [`${b}/nfon/`, "Signed by the broker: the NFON secret never reaches this page. The broker adds NFON's signature headers (Authorization, x-nfon-date and, for POST, Content-MD5)."],
     [`${b}/fonn/`, "Forwarded by the broker, which adds Ocp-Apim-Subscription-Key and Authorization: neither reaches this page."],
     [`${b}/keyfax/token`, "The broker calls Keyfax GET /api/v1/token signed with Basic (API key + signing key): neither reaches this page, only the JWT does."],
     [`${b}/ansira/token`, "The broker posts its client secret (Basic) and its assertion to Ansira: neither reaches this page, only the access token does."],
